@@ -1,0 +1,326 @@
+"""Items and everything hanging off them: sessions, deputies, units, assignments, the event log, export rows.
+
+Repositories never commit: the caller owns one transaction per update or job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from storage.cards import refresh_card
+from storage.errors import NotFound
+from storage.models import Assignment, Deputy, Event, Proposal, ProposalDeputy, Session, Unit
+
+
+@dataclass(frozen=True, slots=True)
+class SessionKey:
+    region: str
+    body: str
+    term: int
+    sitting: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.region}{self.body} {self.term}-{self.sitting}"
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalRecord:
+    """One item as an importer or a demo loader states it; due days are computed by the caller."""
+
+    session: SessionKey
+    number: str
+    number_key: str
+    title: str
+    kind: str = "代表建议"
+    content: str = ""
+    deputies: tuple[str, ...] = ()
+    co_signers: tuple[str, ...] = ()
+    lead_unit: str | None = None
+    co_units: tuple[str, ...] = ()
+    assigned_on: date | None = None
+    due_on: date | None = None
+    co_due_on: date | None = None
+    key_supervised: bool = False
+    public: bool = True
+
+
+class UpsertOutcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    outcome: UpsertOutcome
+    proposal_id: int
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    action: str
+    before: str | None
+    after: str | None
+    at: datetime
+    actor: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+async def get_or_create_session(session: AsyncSession, key: SessionKey) -> Session:
+    row = await session.scalar(
+        select(Session).where(
+            Session.region == key.region,
+            Session.body == key.body,
+            Session.term == key.term,
+            Session.sitting == key.sitting,
+        )
+    )
+    if row is None:
+        row = Session(region=key.region, body=key.body, term=key.term, sitting=key.sitting)
+        session.add(row)
+        await session.flush()
+    return row
+
+
+async def _deputy(session: AsyncSession, name: str) -> Deputy:
+    row = await session.scalar(select(Deputy).where(Deputy.name == name))
+    if row is None:
+        row = Deputy(name=name)
+        session.add(row)
+        await session.flush()
+    return row
+
+
+async def get_or_create_unit(session: AsyncSession, name: str) -> Unit:
+    row = await session.scalar(select(Unit).where(Unit.name == name))
+    if row is None:
+        row = Unit(name=name)
+        session.add(row)
+        await session.flush()
+    return row
+
+
+async def find_unit(session: AsyncSession, *, name: str) -> Unit | None:
+    return await session.scalar(select(Unit).where(Unit.name == name))
+
+
+async def find_deputy(session: AsyncSession, *, name: str) -> Deputy | None:
+    return await session.scalar(select(Deputy).where(Deputy.name == name))
+
+
+def _load_full() -> Any:
+    return (
+        selectinload(Proposal.session),
+        selectinload(Proposal.deputies).selectinload(ProposalDeputy.deputy),
+        selectinload(Proposal.assignments).selectinload(Assignment.unit),
+    )
+
+
+async def find_proposal(session: AsyncSession, *, key: SessionKey, number: str) -> Proposal | None:
+    return await session.scalar(
+        select(Proposal)
+        .join(Session)
+        .where(
+            Session.region == key.region,
+            Session.body == key.body,
+            Session.term == key.term,
+            Session.sitting == key.sitting,
+            Proposal.number == number,
+        )
+        .options(*_load_full())
+    )
+
+
+async def get_proposal(session: AsyncSession, *, proposal_id: int) -> Proposal:
+    row = await session.scalar(select(Proposal).where(Proposal.id == proposal_id).options(*_load_full()))
+    if row is None:
+        raise NotFound(f"proposal {proposal_id}")
+    return row
+
+
+def _snapshot(proposal: Proposal) -> tuple[Any, ...]:
+    deputies = tuple((d.deputy.name, d.role) for d in proposal.deputies)
+    assignments = tuple((a.unit.name, a.role, a.received_on, a.due_on) for a in proposal.assignments if a.active)
+    return (
+        proposal.kind,
+        proposal.title,
+        proposal.content,
+        proposal.key_supervised,
+        proposal.public,
+        deputies,
+        assignments,
+    )
+
+
+def _wanted(record: ProposalRecord) -> tuple[Any, ...]:
+    deputies = tuple((n, "lead") for n in record.deputies) + tuple((n, "co_signer") for n in record.co_signers)
+    assignments: tuple[tuple[Any, ...], ...] = ()
+    if record.lead_unit:
+        assignments += ((record.lead_unit, "lead", record.assigned_on, record.due_on),)
+    assignments += tuple((u, "co", record.assigned_on, record.co_due_on) for u in record.co_units)
+    return (
+        record.kind,
+        record.title,
+        record.content,
+        record.key_supervised,
+        record.public,
+        deputies,
+        assignments,
+    )
+
+
+async def _apply(session: AsyncSession, proposal: Proposal, record: ProposalRecord) -> None:
+    proposal.kind = record.kind
+    proposal.title = record.title
+    proposal.content = record.content
+    proposal.key_supervised = record.key_supervised
+    proposal.public = record.public
+    wanted_deputies = [(n, "lead") for n in record.deputies] + [(n, "co_signer") for n in record.co_signers]
+    seen: set[str] = set()
+    links: list[ProposalDeputy] = []
+    for position, (name, role) in enumerate(wanted_deputies):
+        if name in seen:
+            continue
+        seen.add(name)
+        deputy = await _deputy(session, name)
+        links.append(ProposalDeputy(deputy=deputy, deputy_id=deputy.id, role=role, position=position))
+    proposal.deputies.clear()
+    await session.flush()
+    proposal.deputies.extend(links)
+
+    wanted_units: list[tuple[str, str, date | None]] = []
+    if record.lead_unit:
+        wanted_units.append((record.lead_unit, "lead", record.due_on))
+    wanted_units += [(u, "co", record.co_due_on) for u in record.co_units if u != record.lead_unit]
+    by_key = {(a.unit.name, a.role): a for a in proposal.assignments}
+    keep: set[tuple[str, str]] = set()
+    for name, role, due in wanted_units:
+        keep.add((name, role))
+        existing = by_key.get((name, role))
+        if existing is None:
+            unit = await get_or_create_unit(session, name)
+            proposal.assignments.append(
+                Assignment(
+                    unit=unit,
+                    unit_id=unit.id,
+                    role=role,
+                    received_on=record.assigned_on,
+                    due_on=due,
+                    original_due_on=due,
+                    active=True,
+                )
+            )
+        else:
+            existing.active = True
+            if existing.received_on != record.assigned_on or existing.original_due_on != due:
+                existing.received_on = record.assigned_on
+                existing.due_on = due
+                existing.original_due_on = due
+    for key, assignment in by_key.items():
+        if key not in keep:
+            assignment.active = False
+
+
+async def upsert_proposal(
+    session: AsyncSession, record: ProposalRecord, *, now: datetime, initial_state: str
+) -> UpsertResult:
+    """Create the item or bring it in line with the record. Re-importing the same record changes nothing."""
+    db_session = await get_or_create_session(session, record.session)
+    proposal = await find_proposal(session, key=record.session, number=record.number)
+    if proposal is None:
+        proposal = Proposal(
+            session_id=db_session.id,
+            number=record.number,
+            number_key=record.number_key,
+            title=record.title,
+            state=initial_state,
+            created_at=now,
+            updated_at=now,
+        )
+        proposal.deputies = []
+        proposal.assignments = []
+        session.add(proposal)
+        await _apply(session, proposal, record)
+        await session.flush()
+        await refresh_card(session, proposal_id=proposal.id)
+        return UpsertResult(UpsertOutcome.CREATED, proposal.id, proposal.state)
+    if _snapshot(proposal) == _wanted(record):
+        return UpsertResult(UpsertOutcome.UNCHANGED, proposal.id, proposal.state)
+    await _apply(session, proposal, record)
+    proposal.updated_at = now
+    await session.flush()
+    await refresh_card(session, proposal_id=proposal.id)
+    return UpsertResult(UpsertOutcome.UPDATED, proposal.id, proposal.state)
+
+
+async def add_event(session: AsyncSession, *, proposal_id: int, event: EventRecord) -> None:
+    session.add(
+        Event(
+            proposal_id=proposal_id,
+            action=event.action,
+            before_state=event.before,
+            after_state=event.after,
+            actor=event.actor,
+            at=event.at,
+            detail=dict(event.detail),
+        )
+    )
+
+
+async def set_state(session: AsyncSession, *, proposal_id: int, state: str, event: EventRecord) -> None:
+    """Change an item's state and record the event, in the caller's transaction."""
+    proposal = await get_proposal(session, proposal_id=proposal_id)
+    proposal.state = state
+    proposal.updated_at = event.at
+    await add_event(session, proposal_id=proposal_id, event=event)
+    await session.flush()
+    await refresh_card(session, proposal_id=proposal_id)
+
+
+async def list_events(session: AsyncSession, *, proposal_id: int) -> Sequence[Event]:
+    result = await session.scalars(select(Event).where(Event.proposal_id == proposal_id).order_by(Event.at, Event.id))
+    return result.all()
+
+
+async def export_rows(session: AsyncSession) -> list[dict[str, Any]]:
+    """Every item as a flat row with the import columns, ordered by session and number."""
+    result = await session.scalars(
+        select(Proposal)
+        .options(*_load_full())
+        .join(Session)
+        .order_by(Session.region, Session.body, Session.term, Session.sitting, Proposal.number)
+    )
+    rows: list[dict[str, Any]] = []
+    for p in result.all():
+        lead = next((a for a in p.assignments if a.active and a.role == "lead"), None)
+        rows.append(
+            {
+                "region": p.session.region,
+                "body": p.session.body,
+                "term": p.session.term,
+                "sitting": p.session.sitting,
+                "number": p.number,
+                "kind": p.kind,
+                "title": p.title,
+                "content": p.content,
+                "deputies": [d.deputy.name for d in p.deputies if d.role == "lead"],
+                "co_signers": [d.deputy.name for d in p.deputies if d.role == "co_signer"],
+                "lead_unit": lead.unit.name if lead else None,
+                "co_units": [a.unit.name for a in p.assignments if a.active and a.role == "co"],
+                "assigned_on": lead.received_on if lead else None,
+                "due_on": lead.due_on if lead else None,
+                "key_supervised": p.key_supervised,
+                "state": p.state,
+            }
+        )
+    return rows

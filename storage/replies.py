@@ -1,0 +1,82 @@
+"""Reply letters (答复, 会办意见) and ratings. Never commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload, undefer
+
+from storage.cards import refresh_card
+from storage.models import Reply
+from storage.proposals import get_or_create_unit
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRecord:
+    letter_type: str = "reply"
+    unit: str | None = None
+    result_text: str | None = None
+    result_class: str | None = None
+    signer: str | None = None
+    replied_on: date | None = None
+    public: bool | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    contact_address: str | None = None
+    contact_postcode: str | None = None
+    doc_number: str | None = None
+    summary: str = ""
+    body: str = ""
+    file_name: str | None = None
+    file_data: bytes | None = None
+
+
+async def add_reply(session: AsyncSession, *, proposal_id: int, record: ReplyRecord, now: datetime) -> Reply:
+    """Store a letter; a new formal reply supersedes the previous one. The caller records the event."""
+    unit = await get_or_create_unit(session, record.unit) if record.unit else None
+    if record.letter_type == "reply":
+        await session.execute(
+            update(Reply)
+            .where(Reply.proposal_id == proposal_id, Reply.letter_type == "reply", Reply.superseded.is_(False))
+            .values(superseded=True)
+        )
+    reply = Reply(
+        proposal_id=proposal_id,
+        unit_id=unit.id if unit else None,
+        letter_type=record.letter_type,
+        result_text=record.result_text,
+        result_class=record.result_class,
+        signer=record.signer,
+        replied_on=record.replied_on,
+        public=record.public,
+        contact_name=record.contact_name,
+        contact_phone=record.contact_phone,
+        contact_address=record.contact_address,
+        contact_postcode=record.contact_postcode,
+        doc_number=record.doc_number,
+        summary=record.summary,
+        body=record.body,
+        file_name=record.file_name,
+        file_data=record.file_data,
+        created_at=now,
+    )
+    session.add(reply)
+    await session.flush()
+    await refresh_card(session, proposal_id=proposal_id)
+    return reply
+
+
+async def find_current_reply(session: AsyncSession, *, proposal_id: int, with_file: bool = False) -> Reply | None:
+    query = (
+        select(Reply)
+        .where(Reply.proposal_id == proposal_id, Reply.letter_type == "reply", Reply.superseded.is_(False))
+        .options(selectinload(Reply.unit))
+        .order_by(Reply.id.desc())
+        .limit(1)
+    )
+    if with_file:
+        query = query.options(undefer(Reply.file_data))
+    return await session.scalar(query)

@@ -1,0 +1,181 @@
+"""Storage on both engines: migrations, upsert idempotence, cards, replies, events, overrides, rollback."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from storage.calendar import load_overrides, set_override
+from storage.cards import EngineCardReader, card_reader
+from storage.errors import NotFound
+from storage.models import Event, Proposal, StatusCard
+from storage.proposals import (
+    EventRecord,
+    ProposalRecord,
+    SessionKey,
+    UpsertOutcome,
+    export_rows,
+    get_proposal,
+    list_events,
+    set_state,
+    upsert_proposal,
+)
+from storage.replies import ReplyRecord, add_reply, find_current_reply
+
+NOW = datetime(2024, 3, 25, 2, 0, tzinfo=UTC)
+CHANGNING = SessionKey(region="长宁区", body="人大", term=17, sitting=5)
+
+
+def _record(**changes: object) -> ProposalRecord:
+    base = ProposalRecord(
+        session=CHANGNING,
+        number="018",
+        number_key="18",
+        title="关于高标准打造“上海硅巷”科创街区，加速集聚科创型企业的建议",
+        deputies=("康红恩",),
+        co_signers=("李明", "王芳"),
+        lead_unit="长宁区科学技术委员会",
+        co_units=("区发改委",),
+        assigned_on=date(2024, 1, 29),
+        due_on=date(2024, 4, 29),
+        co_due_on=date(2024, 2, 29),
+    )
+    fields = {f: getattr(base, f) for f in base.__dataclass_fields__}
+    fields.update(changes)
+    return ProposalRecord(**fields)  # type: ignore[arg-type]
+
+
+async def test_upsert_new_then_same_record_is_unchanged(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    async with sessionmaker.begin() as s:
+        first = await upsert_proposal(s, _record(), now=NOW, initial_state="assigned")
+    async with sessionmaker.begin() as s:
+        second = await upsert_proposal(s, _record(), now=NOW, initial_state="assigned")
+    assert first.outcome is UpsertOutcome.CREATED
+    assert second.outcome is UpsertOutcome.UNCHANGED
+    assert second.proposal_id == first.proposal_id
+    async with sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Proposal)) == 1
+        p = await get_proposal(s, proposal_id=first.proposal_id)
+        assert [d.deputy.name for d in p.deputies] == ["康红恩", "李明", "王芳"]
+        assert {(a.unit.name, a.role) for a in p.assignments} == {("长宁区科学技术委员会", "lead"), ("区发改委", "co")}
+
+
+async def test_upsert_changed_title_updates_and_refreshes_card(
+    sessionmaker: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> None:
+    async with sessionmaker.begin() as s:
+        await upsert_proposal(s, _record(), now=NOW, initial_state="assigned")
+    async with sessionmaker.begin() as s:
+        result = await upsert_proposal(s, _record(title="新标题", co_units=()), now=NOW, initial_state="assigned")
+    assert result.outcome is UpsertOutcome.UPDATED
+    cards = await EngineCardReader(engine).find("18")
+    assert len(cards) == 1
+    assert cards[0]["title"] == "新标题"
+    assert [u["name"] for u in cards[0]["units"]] == ["长宁区科学技术委员会"]
+
+
+async def test_card_reader_matches_number_and_session(
+    sessionmaker: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> None:
+    other = SessionKey(region="长宁区", body="人大", term=17, sitting=4)
+    async with sessionmaker.begin() as s:
+        await upsert_proposal(s, _record(), now=NOW, initial_state="assigned")
+        await upsert_proposal(s, _record(session=other, title="另一件"), now=NOW, initial_state="assigned")
+    reader = card_reader(engine)
+    try:
+        assert len(await reader.find("18")) == 2
+        only = await reader.find("18", term=17, sitting=4)
+        assert [c["title"] for c in only] == ["另一件"]
+        assert await reader.find("19") == []
+        assert (await reader.by_id(only[0]["id"]) or {})["title"] == "另一件"
+    finally:
+        reader.close()
+
+
+async def test_reply_supersedes_previous_and_shows_on_card(
+    sessionmaker: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> None:
+    async with sessionmaker.begin() as s:
+        pid = (await upsert_proposal(s, _record(), now=NOW, initial_state="assigned")).proposal_id
+        await add_reply(s, proposal_id=pid, record=ReplyRecord(result_text="正在解决", result_class="B"), now=NOW)
+        await add_reply(
+            s,
+            proposal_id=pid,
+            record=ReplyRecord(
+                unit="长宁区科学技术委员会",
+                result_text="解决或采纳",
+                result_class="A",
+                signer="詹镭",
+                replied_on=date(2024, 4, 29),
+                public=True,
+                body="全文",
+                file_name="letter.txt",
+                file_data=b"\xe5\x85\xa8",
+            ),
+            now=NOW,
+        )
+    async with sessionmaker() as s:
+        reply = await find_current_reply(s, proposal_id=pid, with_file=True)
+    assert reply is not None
+    assert (reply.result_class, reply.file_data) == ("A", b"\xe5\x85\xa8")
+    card = (await EngineCardReader(engine).find("18"))[0]
+    assert card["reply"]["result"] == "解决或采纳"
+    assert card["reply"]["replied_on"] == "2024-04-29"
+
+
+async def test_set_state_records_event_with_aware_time(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    async with sessionmaker.begin() as s:
+        pid = (await upsert_proposal(s, _record(), now=NOW, initial_state="assigned")).proposal_id
+        await set_state(
+            s,
+            proposal_id=pid,
+            state="in_progress",
+            event=EventRecord(action="start", before="assigned", after="in_progress", at=NOW, actor="admin"),
+        )
+    async with sessionmaker() as s:
+        events = await list_events(s, proposal_id=pid)
+        p = await get_proposal(s, proposal_id=pid)
+    assert [(e.action, e.after_state) for e in events] == [("start", "in_progress")]
+    assert events[0].at == NOW
+    assert events[0].at.tzinfo is not None
+    assert p.state == "in_progress"
+
+
+async def test_failed_transaction_leaves_database_unchanged(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    with pytest.raises(RuntimeError):
+        async with sessionmaker.begin() as s:
+            await upsert_proposal(s, _record(), now=NOW, initial_state="assigned")
+            raise RuntimeError("handler crashed mid-update")
+    async with sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Proposal)) == 0
+        assert await s.scalar(select(func.count()).select_from(StatusCard)) == 0
+        assert await s.scalar(select(func.count()).select_from(Event)) == 0
+
+
+async def test_get_proposal_unknown_raises_not_found(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    async with sessionmaker() as s:
+        with pytest.raises(NotFound):
+            await get_proposal(s, proposal_id=12345)
+
+
+async def test_calendar_overrides_round_trip(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    async with sessionmaker.begin() as s:
+        await set_override(s, day=date(2027, 1, 4), is_workday=False, note="台风")
+        await set_override(s, day=date(2027, 1, 4), is_workday=True, note="更正")
+    async with sessionmaker() as s:
+        assert await load_overrides(s) == {date(2027, 1, 4): True}
+
+
+async def test_export_rows_lists_import_columns(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    async with sessionmaker.begin() as s:
+        await upsert_proposal(s, _record(), now=NOW, initial_state="assigned")
+    async with sessionmaker() as s:
+        rows = await export_rows(s)
+    assert rows[0]["number"] == "018"
+    assert rows[0]["deputies"] == ["康红恩"]
+    assert rows[0]["co_signers"] == ["李明", "王芳"]
+    assert rows[0]["lead_unit"] == "长宁区科学技术委员会"
+    assert rows[0]["assigned_on"] == date(2024, 1, 29)
