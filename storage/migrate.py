@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -30,3 +32,23 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
+
+
+class SchemaOutdated(Exception):
+    """The database is behind the code's migrations (run `proposal-bot migrate`)."""
+
+
+async def check_current(engine: AsyncEngine) -> None:
+    """Raise SchemaOutdated unless the database is at the latest migration."""
+
+    def _current(connection: Connection) -> set[str]:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+    async with engine.connect() as connection:
+        current = await connection.run_sync(_current)
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    if current != heads:
+        raise SchemaOutdated(
+            f"the database schema is at {sorted(current) or 'nothing'}, the code needs {sorted(heads)}: "
+            "run `proposal-bot migrate` first"
+        )

@@ -324,3 +324,32 @@ async def export_rows(session: AsyncSession) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+async def extend_due(session: AsyncSession, *, proposal_id: int, due_on: date, event: EventRecord) -> None:
+    """Move the lead unit's due day (an approved extension) and record the event."""
+    proposal = await get_proposal(session, proposal_id=proposal_id)
+    for assignment in proposal.assignments:
+        if assignment.active and assignment.role == "lead":
+            assignment.due_on = due_on
+    proposal.updated_at = event.at
+    await add_event(session, proposal_id=proposal_id, event=event)
+    await session.flush()
+    await refresh_card(session, proposal_id=proposal_id)
+
+
+async def restart_clock(
+    session: AsyncSession, *, proposal_id: int, received_on: date, due_on: date, state: str, event: EventRecord
+) -> None:
+    """Start a new lead-unit clock (re-handling after 不满意) and change the state, with its event."""
+    proposal = await get_proposal(session, proposal_id=proposal_id)
+    for assignment in proposal.assignments:
+        if assignment.active and assignment.role == "lead":
+            assignment.received_on = received_on
+            assignment.due_on = due_on
+            assignment.original_due_on = due_on
+    proposal.state = state
+    proposal.updated_at = event.at
+    await add_event(session, proposal_id=proposal_id, event=event)
+    await session.flush()
+    await refresh_card(session, proposal_id=proposal_id)

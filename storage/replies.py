@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload, undefer
 
 from storage.cards import refresh_card
-from storage.models import Reply
+from storage.models import Feedback, Reply
 from storage.proposals import get_or_create_unit
 
 
@@ -80,3 +80,20 @@ async def find_current_reply(session: AsyncSession, *, proposal_id: int, with_fi
     if with_file:
         query = query.options(undefer(Reply.file_data))
     return await session.scalar(query)
+
+
+async def add_feedback(
+    session: AsyncSession,
+    *,
+    reply_id: int,
+    proposal_id: int,
+    rating: str,
+    now: datetime,
+    deputy_id: int | None = None,
+    reason: str | None = None,
+) -> Feedback:
+    feedback = Feedback(reply_id=reply_id, deputy_id=deputy_id, rating=rating, reason=reason, created_at=now)
+    session.add(feedback)
+    await session.flush()
+    await refresh_card(session, proposal_id=proposal_id)
+    return feedback

@@ -1,0 +1,166 @@
+"""The `proposal-bot` command line: run, webhook, migrate, sandbox, deadline, parse-letter, import, export."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from bot.clock import WorkCalendar, due_day
+from config.settings import Settings, SettingsError, load_settings
+
+logger = logging.getLogger("proposal_bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="proposal-bot", description="Track deputies' suggestions and proposals.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="poll Telegram; with no token, start the sandbox instead")
+    sub.add_parser("webhook", help="serve the webhook (the secret token is checked)")
+    sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
+    sandbox = sub.add_parser("sandbox", help="chat with the bot offline, on a virtual clock")
+    sandbox.add_argument("--demo", action="store_true", help="load demo data into a fresh database")
+    sandbox.add_argument("--db", help="database URL (default: a temporary one with --demo, else the configured one)")
+    sandbox.add_argument("--as", dest="role", default="public", help="public, admin, deputy:<name> or unit:<name>")
+    sandbox.add_argument("--at", help="virtual start time, ISO (e.g. 2024-03-25 or 2024-03-25T09:00)")
+    sandbox.add_argument("--say", action="append", default=[], help="send TEXT, print the replies, exit")
+    deadline = sub.add_parser("deadline", help="the legal due day of a period starting on DATE")
+    deadline.add_argument("date", help="the start day (交办日), ISO: 2024-03-15")
+    deadline.add_argument("--months", type=int, default=None, help="length in months (default: the reply clock)")
+    letter = sub.add_parser("parse-letter", help="parse a reply letter (.txt, .docx, .pdf)")
+    letter.add_argument("file", type=Path)
+    letter.add_argument("--json", action="store_true", help="print one JSON object")
+    imp = sub.add_parser("import", help="import items from .xlsx or .csv (all rows or none)")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--dry-run", action="store_true", help="check and preview; store nothing")
+    exp = sub.add_parser("export", help="export every item to .xlsx or .csv")
+    exp.add_argument("file", type=Path)
+    return parser
+
+
+def _deadline(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        start = date.fromisoformat(args.date)
+    except ValueError:
+        print(
+            f"proposal-bot deadline: {args.date!r} is not a date; use YYYY-MM-DD, such as 2024-03-15", file=sys.stderr
+        )
+        return 2
+    profile = settings.profile
+    months = profile.reply_months if args.months is None else args.months
+    if not 0 <= months <= 120:
+        print("proposal-bot deadline: --months must be between 0 and 120", file=sys.stderr)
+        return 2
+    try:
+        due = due_day(start, months=months, calendar=WorkCalendar(), roll_to_workday=profile.roll_to_workday)
+    except ValueError as exc:
+        print(f"proposal-bot deadline: {exc}", file=sys.stderr)
+        return 2
+    print(due.day.isoformat())
+    if due.rolled:
+        print(f"({due.nominal.isoformat()} is a rest day; the period ends on the next working day)")
+    for warning, warning_zh in zip(due.warnings, due.warnings_zh, strict=True):
+        print(f"warning: {warning_zh} / {warning}: only weekends are counted as rest days", file=sys.stderr)
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    from storage.engine import create_engine
+    from storage.migrate import upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    print(f"database is at the latest schema: {settings.database_url}")
+    return 0
+
+
+def _run(settings: Settings) -> int:
+    if settings.token_value is None:
+        from bot.sandbox.console import run_sandbox
+
+        banner = (
+            "No PROPOSAL_BOT_TOKEN is set, so this is the offline sandbox with demo data.\n"
+            "未设置 PROPOSAL_BOT_TOKEN：现在进入离线沙盒（含演示数据）。"
+        )
+        return asyncio.run(run_sandbox(settings, demo=True, db=None, role="public", at=None, say=[], banner=banner))
+    from bot.app import build_application
+
+    app = build_application(settings, rate_limit=True)
+    logger.info("polling Telegram%s", f" via {settings.api_base_url}" if settings.api_base_url else "")
+    app.run_polling(drop_pending_updates=False, close_loop=False)
+    return 0
+
+
+def _webhook(settings: Settings) -> int:
+    if settings.token_value is None or settings.webhook_url is None or settings.webhook_secret is None:
+        print(
+            "proposal-bot webhook needs PROPOSAL_BOT_TOKEN, PROPOSAL_BOT_WEBHOOK_URL and PROPOSAL_BOT_WEBHOOK_SECRET",
+            file=sys.stderr,
+        )
+        return 2
+    from bot.app import build_application
+
+    app = build_application(settings, rate_limit=True)
+    app.run_webhook(
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        url_path="telegram",
+        webhook_url=f"{settings.webhook_url}/telegram",
+        secret_token=settings.webhook_secret.get_secret_value(),
+        close_loop=False,
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"proposal-bot: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    quiet = args.command in {"sandbox", "run"} and settings.token_value is None
+    if quiet or args.command == "sandbox":
+        logging.getLogger("telegram").setLevel(logging.WARNING)
+    for noisy in ("httpx", "jieba", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    command: str = args.command
+    if command == "deadline":
+        return _deadline(settings, args)
+    if command == "migrate":
+        return asyncio.run(_migrate(settings))
+    if command == "run":
+        return _run(settings)
+    if command == "webhook":
+        return _webhook(settings)
+    if command == "sandbox":
+        from bot.sandbox.console import run_sandbox
+
+        return asyncio.run(run_sandbox(settings, demo=args.demo, db=args.db, role=args.role, at=args.at, say=args.say))
+    if command == "import":
+        from bot.imports import run_import
+
+        return asyncio.run(run_import(settings, args.file, dry_run=args.dry_run, out=sys.stdout, err=sys.stderr))
+    if command == "export":
+        from bot.imports import run_export
+
+        return asyncio.run(run_export(settings, args.file, out=sys.stdout, err=sys.stderr))
+    if command == "parse-letter":
+        from bot.letters import parse_letter_command
+
+        return parse_letter_command(args.file, as_json=args.json, out=sys.stdout, err=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""The composition root: builds the Application, registers the handler table in order, opens and closes clients."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeDefault
+from telegram.ext import (
+    AIORateLimiter,
+    ApplicationBuilder,
+    CallbackContext,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.clock import Clock, SystemClock, WorkCalendar
+from bot.context import App, BotData
+from bot.i18n import t
+from bot.lookup import looks_like_number
+from bot.text import Tokenizer, default_userdict
+from config.settings import Settings
+from handlers.errors import on_error
+from handlers.start import help_command, other_text, start_command, unknown_command
+from handlers.status import bare_number, card_button, full_reply_button, status_command, timeline_button
+from storage.calendar import load_overrides
+from storage.cards import card_reader
+from storage.engine import create_engine, create_sessionmaker, is_sqlite
+from storage.migrate import check_current, upgrade
+
+logger = logging.getLogger(__name__)
+
+SANDBOX_TOKEN = "123456789:SANDBOX-sandbox-sandbox-sandbox"
+COMMANDS = ("start", "help", "status")
+
+
+class NumberFilter(filters.MessageFilter):
+    """A bare message that reads as an item number (`018`, `第018号`, `17-5-018`)."""
+
+    def filter(self, message: Any) -> bool:
+        return bool(message.text) and looks_like_number(message.text)
+
+
+def register_handlers(app: App) -> None:
+    """The handler table, in order: commands, buttons, bare numbers, then fallbacks."""
+    app.add_handler(CommandHandler("start", start_command))
+    app.add_handler(CommandHandler("help", help_command))
+    app.add_handler(CommandHandler("status", status_command))
+    app.add_handler(CallbackQueryHandler(card_button, pattern=r"^card:\d+$"))
+    app.add_handler(CallbackQueryHandler(timeline_button, pattern=r"^tl:\d+$"))
+    app.add_handler(CallbackQueryHandler(full_reply_button, pattern=r"^full:\d+$"))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & NumberFilter(), bare_number))
+    app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, other_text))
+    app.add_error_handler(on_error)
+
+
+async def open_resources(app: App) -> None:
+    """post_init: the database (migrated on SQLite), the card reader, the calendar, jieba, the command list."""
+    deps = app.bot_data
+    settings = deps.settings
+    deps.engine = create_engine(settings.database_url)
+    if is_sqlite(settings.database_url):
+        await upgrade(deps.engine)
+    else:
+        await check_current(deps.engine)
+    deps.sessionmaker = create_sessionmaker(deps.engine)
+    deps.cards = card_reader(deps.engine)
+    async with deps.sessionmaker() as session:
+        deps.calendar = WorkCalendar(await load_overrides(session))
+    deps.tokenizer = shared_tokenizer()
+    if not deps.tokenizer.initialized:
+        # jieba takes 1-2 s to load: do it off the event loop so the first look-up does not wait for it.
+        deps.tokenizer_ready = asyncio.create_task(asyncio.to_thread(deps.tokenizer.initialize))
+    await register_commands(app)
+
+
+@functools.cache
+def shared_tokenizer() -> Tokenizer:
+    """One jieba tokenizer per process: its dictionaries are read-only once loaded, and loading costs 1-2 s."""
+    return Tokenizer(default_userdict())
+
+
+async def register_commands(app: App) -> None:
+    for lang, code in (("zh", None), ("zh", "zh"), ("en", "en")):
+        commands = [BotCommand(name, t(lang, f"cmd.{name}")) for name in COMMANDS]
+        await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
+
+
+async def close_resources(app: App) -> None:
+    """post_shutdown: close what `open_resources` opened."""
+    deps = app.bot_data
+    if deps.tokenizer_ready is not None:
+        try:
+            await deps.tokenizer_ready
+        except Exception:  # the app is stopping; a failed jieba load was already logged
+            logger.exception("jieba failed to initialize")
+    if hasattr(deps, "cards"):
+        deps.cards.close()
+    if hasattr(deps, "engine"):
+        await deps.engine.dispose()
+
+
+def build_application(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    bot_kwargs: dict[str, Any] | None = None,
+    with_updater: bool = True,
+    rate_limit: bool = False,
+) -> App:
+    """Build the bot. `bot_kwargs` (token, base_url, request, …) point it at the sandbox emulator."""
+    builder: Any = ApplicationBuilder().context_types(ContextTypes(context=CallbackContext, bot_data=BotData))
+    kwargs = dict(bot_kwargs or {})
+    builder = builder.token(kwargs.pop("token", None) or settings.token_value or SANDBOX_TOKEN)
+    if "base_url" in kwargs:
+        builder = builder.base_url(kwargs.pop("base_url"))
+    elif settings.api_base_url:
+        builder = builder.base_url(f"{settings.api_base_url}/bot")
+    if "base_file_url" in kwargs:
+        builder = builder.base_file_url(kwargs.pop("base_file_url"))
+    elif settings.api_base_url:
+        builder = builder.base_file_url(f"{settings.api_base_url}/file/bot")
+    if "request" in kwargs:
+        builder = builder.request(kwargs.pop("request"))
+    if "get_updates_request" in kwargs:
+        builder = builder.get_updates_request(kwargs.pop("get_updates_request"))
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    if not with_updater:
+        builder = builder.updater(None)
+    builder = builder.post_init(open_resources).post_shutdown(close_resources)
+    app: App = builder.build()
+    deps = app.bot_data
+    deps.settings = settings
+    deps.clock = clock or SystemClock()
+    deps.admins = frozenset(settings.admins)
+    register_handlers(app)
+    return app

@@ -1,0 +1,41 @@
+"""The typed bot context: everything a handler may use, wired once by `bot.app` (STYLE.md #2)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.clock import Clock, WorkCalendar
+from bot.text import Tokenizer
+from config.settings import Settings
+from storage.cards import CardReader
+
+
+class BotData:
+    """Dependencies shared by every update. Filled by `bot.app.build_application` before start-up."""
+
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    cards: CardReader
+    calendar: WorkCalendar
+    tokenizer: Tokenizer
+    tokenizer_ready: asyncio.Task[None] | None
+
+    def __init__(self) -> None:
+        self.tokenizer_ready = None
+        self.admins: frozenset[int] = frozenset()
+
+    async def tokenizer_loaded(self) -> Tokenizer:
+        """The tokenizer, waiting for its background initialization if it is still running."""
+        if self.tokenizer_ready is not None:
+            await self.tokenizer_ready
+        return self.tokenizer
+
+
+Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+App = Application[ExtBot[None], Context, dict[Any, Any], dict[Any, Any], BotData, Any]

@@ -1,0 +1,252 @@
+"""Rendering shared by handlers and the dispatcher: status cards, timelines, session choices (HTML, escaped).
+
+Every value that comes from the database goes through `html.escape`. Texts are split at Telegram's 4096
+characters by `split_message`.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+from bot.clock import WorkCalendar, days_left
+from bot.i18n import t
+from bot.lifecycle import OPEN_STATES, State
+
+MAX_MESSAGE = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A message ready to send: HTML text and rows of callback buttons."""
+
+    html: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is looking: decides whether non-public items and replies are shown."""
+
+    role: str = "public"  # public | deputy | unit | admin
+    deputy_id: int | None = None
+    unit_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    at: datetime
+    action: str
+    before: str | None
+    after: str | None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+def esc(value: object) -> str:
+    return html.escape(str(value), quote=False)
+
+
+def needs_viewer(card: Mapping[str, Any]) -> bool:
+    """True when what the card shows depends on who is looking (saves a database read otherwise)."""
+    reply = card.get("reply")
+    return not card.get("public", True) or (reply is not None and reply.get("public") is False)
+
+
+def can_see_private(card: Mapping[str, Any], viewer: Viewer) -> bool:
+    if viewer.role == "admin":
+        return True
+    if viewer.role == "deputy" and viewer.deputy_id is not None:
+        return any(d.get("id") == viewer.deputy_id for d in card.get("deputies", []))
+    if viewer.role == "unit" and viewer.unit_id is not None:
+        return any(u.get("id") == viewer.unit_id for u in card.get("units", []))
+    return False
+
+
+def session_label(card: Mapping[str, Any], lang: str) -> str:
+    s = card["session"]
+    return t(
+        lang,
+        "card.session",
+        region=s["region"],
+        body=t(lang, f"body.{s['body']}"),
+        term=s["term"],
+        sitting=s["sitting"],
+    )
+
+
+def _lead(card: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    return next((u for u in card.get("units", []) if u.get("role") == "lead"), None)
+
+
+def _countdown(card: Mapping[str, Any], due: date, today: date, lang: str) -> str:
+    state = card.get("state", "")
+    reply = card.get("reply")
+    if state in {s.value for s in OPEN_STATES}:
+        left = days_left(due, today)
+        if left > 0:
+            return t(lang, "card.days_left", days=left)
+        if left == 0:
+            return t(lang, "card.due_today")
+        return t(lang, "card.overdue", days=-left)
+    if reply and reply.get("replied_on"):
+        late = (date.fromisoformat(reply["replied_on"]) - due).days
+        return t(lang, "card.late", days=late) if late > 0 else t(lang, "card.on_time")
+    return ""
+
+
+def render_card(
+    card: Mapping[str, Any],
+    *,
+    today: date,
+    lang: str,
+    viewer: Viewer = Viewer(),
+    calendar: WorkCalendar | None = None,
+) -> Rendered:
+    """The status card of one item as the viewer may see it."""
+    private_ok = can_see_private(card, viewer)
+    lines: list[str] = []
+    kind_number = t(lang, "card.kind_number", kind=esc(card.get("kind") or ""), number=esc(card["number"]))
+    supervised = t(lang, "card.key_supervised") if card.get("key_supervised") else ""
+    lines.append(f"<b>{kind_number}</b>{supervised}")
+    lines.append(esc(session_label(card, lang)))
+    if not card.get("public", True) and not private_ok:
+        lines.append(t(lang, "card.item_withheld"))
+        return Rendered("\n".join(lines))
+    lines.append(f"<b>{t(lang, 'card.title')}</b>：{esc(card.get('title') or '')}")
+    leads = [d["name"] for d in card.get("deputies", []) if d.get("role") == "lead"]
+    cosigners = [d["name"] for d in card.get("deputies", []) if d.get("role") == "co_signer"]
+    if leads:
+        lines.append(f"<b>{t(lang, 'card.deputies')}</b>：{esc('、'.join(leads))}")
+    if cosigners:
+        lines.append(f"<b>{t(lang, 'card.co_signers')}</b>：{esc('、'.join(cosigners))}")
+    lead = _lead(card)
+    co_units = [u["name"] for u in card.get("units", []) if u.get("role") != "lead"]
+    if lead:
+        lines.append(f"<b>{t(lang, 'card.lead_unit')}</b>：{esc(lead['name'])}")
+    if co_units:
+        lines.append(f"<b>{t(lang, 'card.co_units')}</b>：{esc('、'.join(co_units))}")
+    warning = ""
+    if lead and lead.get("received_on"):
+        lines.append(f"<b>{t(lang, 'card.assigned_on')}</b>：{esc(lead['received_on'])}")
+    if lead and lead.get("due_on"):
+        due = date.fromisoformat(lead["due_on"])
+        countdown = _countdown(card, due, today, lang)
+        extended = ""
+        if lead.get("original_due_on") and lead["original_due_on"] != lead["due_on"]:
+            extended = t(lang, "card.extended", original=esc(lead["original_due_on"]))
+        suffix = f"（{countdown}）" if countdown and lang == "zh" else (f" ({countdown})" if countdown else "")
+        lines.append(f"<b>{t(lang, 'card.due_on')}</b>：{esc(due.isoformat())}{suffix}{extended}")
+        if calendar is not None and not calendar.covers(due.year):
+            warning = t(lang, "card.calendar_missing", year=due.year)
+    else:
+        lines.append(f"<b>{t(lang, 'card.due_on')}</b>：{t(lang, 'card.no_due')}")
+    lines.append(f"<b>{t(lang, 'card.state')}</b>：{t(lang, 'state.' + str(card.get('state')))}")
+    reply = card.get("reply")
+    show_full = False
+    if reply:
+        if reply.get("public") is False and not private_ok:
+            lines.append(f"<b>{t(lang, 'card.reply')}</b>：{t(lang, 'card.reply_withheld')}")
+        else:
+            cls = reply.get("result_class") or "?"
+            line = t(
+                lang,
+                "card.reply_line",
+                result=esc(reply.get("result") or "—"),
+                cls=esc(cls),
+                date=esc(reply.get("replied_on") or "—"),
+            )
+            lines.append(f"<b>{t(lang, 'card.reply')}</b>：{line}")
+            if reply.get("signer"):
+                lines.append(t(lang, "card.reply_signer", signer=esc(reply["signer"])))
+            if reply.get("unit") and (not lead or reply["unit"] != lead["name"]):
+                lines.append(t(lang, "card.reply_unit", unit=esc(reply["unit"])))
+            if reply.get("summary"):
+                lines.append(f"<b>{t(lang, 'card.summary')}</b>：{esc(reply['summary'])}")
+            if reply.get("rating"):
+                lines.append(t(lang, "card.rating", rating=t(lang, "rating." + str(reply["rating"]))))
+            show_full = bool(reply.get("has_text"))
+    if warning:
+        lines.append(warning)
+    row = [Button(t(lang, "button.timeline"), f"tl:{card['id']}")]
+    if show_full:
+        row.append(Button(t(lang, "button.full_reply"), f"full:{card['id']}"))
+    return Rendered("\n".join(lines), (tuple(row),))
+
+
+def render_choices(cards: Sequence[Mapping[str, Any]], *, number: str, lang: str) -> Rendered:
+    """Buttons to choose one session when a number exists in several."""
+    rows = tuple(
+        (Button(t(lang, "button.choose", label=session_label(c, lang), number=c["number"]), f"card:{c['id']}"),)
+        for c in cards
+    )
+    return Rendered(t(lang, "status.choose_session", number=esc(number)), rows)
+
+
+def render_timeline(number: str, entries: Sequence[TimelineEntry], *, lang: str, tz: tzinfo) -> Rendered:
+    lines = [t(lang, "timeline.title", number=esc(number))]
+    if not entries:
+        lines.append(t(lang, "timeline.empty"))
+    for e in entries:
+        change = ""
+        if e.before and e.after and e.before != e.after:
+            change = f"（{t(lang, 'state.' + e.before)} → {t(lang, 'state.' + e.after)}）"
+        elif e.after and not e.before:
+            change = f"（{t(lang, 'state.' + e.after)}）"
+        detail = e.detail.get("note")
+        note = f" — {esc(detail)}" if detail else ""
+        at = e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        lines.append(t(lang, "timeline.line", at=at, action=t(lang, "action." + e.action), change=change) + note)
+    return Rendered("\n".join(lines))
+
+
+def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Split a long text at line breaks (or hard, when a line is too long) into chunks of at most `limit`."""
+    if len(text) <= limit:
+        return [text]
+    chunks: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        if len(current) + len(line) > limit:
+            chunks.append(current)
+            current = ""
+        current += line
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def is_open(state: str) -> bool:
+    return state in {s.value for s in OPEN_STATES}
+
+
+__all__ = [
+    "Button",
+    "Rendered",
+    "State",
+    "TimelineEntry",
+    "Viewer",
+    "can_see_private",
+    "esc",
+    "is_open",
+    "needs_viewer",
+    "render_card",
+    "render_choices",
+    "render_timeline",
+    "session_label",
+    "split_message",
+]

@@ -1,0 +1,158 @@
+"""`proposal-bot sandbox`: a console chat with the real bot, offline, on a virtual clock."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shlex
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from bot.sandbox.emulator import SentMessage
+from bot.sandbox.harness import Role, RoleError, Sandbox
+from config.settings import Settings
+
+BANNER = """\
+proposal-bot sandbox — the real bot against an offline Telegram emulator (no token, no network).
+Database: {db}
+Type a message (/help, /status 018, 018 …) or a meta-command:
+  :as ROLE            public | admin | deputy:<name> | unit:<name>   (now: {role})
+  :advance 7d | 12h   move the virtual clock            :time   print the virtual time
+  :upload PATH [cap]  send a document                   :press LABEL   press a button
+  :quit               leave
+To use real Telegram: set PROPOSAL_BOT_TOKEN (from @BotFather) and run `make run` again."""
+
+DURATION = re.compile(r"^(?P<n>\d+)\s*(?P<unit>[dhm])$")
+
+
+class MetaError(ValueError):
+    """A console meta-command could not be understood."""
+
+
+def parse_duration(text: str) -> timedelta:
+    match = DURATION.match(text.strip().lower())
+    if match is None:
+        raise MetaError(f"expected a duration such as 7d, 12h or 30m, not {text!r}")
+    n = int(match["n"])
+    return {"d": timedelta(days=n), "h": timedelta(hours=n), "m": timedelta(minutes=n)}[match["unit"]]
+
+
+def parse_at(text: str, settings: Settings) -> datetime:
+    """An ISO date or datetime; naive values are read in the bot's time zone."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise MetaError(f"--at expects an ISO date or datetime such as 2024-03-25T09:00, not {text!r}") from exc
+    if value.tzinfo is None:
+        if len(text) <= 10:
+            value = value.replace(hour=9)
+        value = value.replace(tzinfo=settings.tz)
+    return value.astimezone(UTC)
+
+
+class Console:
+    """Reads lines, sends them as the current role, prints what the bot sends."""
+
+    def __init__(self, sandbox: Sandbox, out: TextIO) -> None:
+        self.sandbox = sandbox
+        self.out = out
+
+    def show(self, messages: Sequence[SentMessage]) -> None:
+        for message in messages:
+            print(self.sandbox.format(message), file=self.out)
+        self.out.flush()
+
+    async def handle(self, line: str) -> bool:
+        """Handle one line; returns False when the user wants to leave."""
+        line = line.strip()
+        if not line:
+            return True
+        if not line.startswith(":"):
+            self.show(await self.sandbox.say(line))
+            return True
+        command, _, rest = line.partition(" ")
+        rest = rest.strip()
+        try:
+            if command in {":quit", ":q", ":exit"}:
+                return False
+            if command == ":as":
+                await self.sandbox.use(Role.parse(rest))
+                print(f"(now acting as {self.sandbox.role.label})", file=self.out)
+            elif command == ":time":
+                now = self.sandbox.clock.now().astimezone(self.sandbox.settings.tz)
+                print(now.strftime("%Y-%m-%d %H:%M %Z"), file=self.out)
+            elif command == ":advance":
+                self.show(await self.sandbox.advance(parse_duration(rest)))
+                now = self.sandbox.clock.now().astimezone(self.sandbox.settings.tz)
+                print(f"(virtual time is now {now:%Y-%m-%d %H:%M})", file=self.out)
+            elif command == ":upload":
+                parts = shlex.split(rest)
+                if not parts:
+                    raise MetaError(":upload needs a file path")
+                path = Path(parts[0]).expanduser()
+                if not path.is_file():
+                    raise MetaError(f"no such file: {path}")
+                self.show(await self.sandbox.upload(path, " ".join(parts[1:]) or None))
+            elif command == ":press":
+                self.show(await self.sandbox.press(rest))
+            else:
+                raise MetaError(f"unknown meta-command {command}; try :as, :advance, :time, :upload, :press, :quit")
+        except (MetaError, RoleError, LookupError) as exc:
+            print(f"(!) {exc}", file=self.out)
+        return True
+
+
+async def run_sandbox(
+    settings: Settings,
+    *,
+    demo: bool,
+    db: str | None,
+    role: str,
+    at: str | None,
+    say: Sequence[str],
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+    banner: str | None = None,
+) -> int:
+    """Run the console chat (interactive) or a `--say` transcript, then exit."""
+    temp: tempfile.TemporaryDirectory[str] | None = None
+    if db is None and demo:
+        temp = tempfile.TemporaryDirectory(prefix="proposal-bot-sandbox-")
+        db = f"sqlite+aiosqlite:///{Path(temp.name) / 'sandbox.db'}"
+    if db is not None:
+        settings = settings.model_copy(update={"database_url": db})
+    try:
+        start = parse_at(at, settings) if at else None
+        first_role = Role.parse(role)
+    except (MetaError, RoleError) as exc:
+        print(f"proposal-bot sandbox: {exc}", file=err)
+        return 2
+    try:
+        async with Sandbox(settings, at=start) as sandbox:
+            if demo:
+                loaded = await sandbox.load_demo()
+                if loaded == 0:
+                    print("(demo data already present; nothing loaded)", file=err)
+            await sandbox.use(first_role)
+            console = Console(sandbox, out)
+            if say:
+                for text in say:
+                    await console.handle(text)
+                return 0
+            if banner:
+                print(banner, file=out)
+            print(BANNER.format(db=settings.database_url, role=first_role.label), file=out)
+            while True:
+                try:
+                    line = await asyncio.to_thread(input, f"{sandbox.role.label}> ")
+                except EOFError:
+                    return 0
+                if not await console.handle(line):
+                    return 0
+    finally:
+        if temp is not None:
+            temp.cleanup()

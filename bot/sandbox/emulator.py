@@ -1,0 +1,1462 @@
+"""An in-memory Telegram Bot API server: the sandbox core.
+
+It answers the Bot API methods the bot uses the way real Telegram does (the same JSON envelopes, the same
+400/403/409/429 errors and descriptions), builds spec-valid incoming updates, records everything the bot sends
+so tests can assert on outcomes, enforces Telegram's flood limits on request, and injects faults. It knows
+nothing about HTTP: ``bot.sandbox.transport`` routes PTB's requests here.
+
+Deliberate simplifications, each documented where it is implemented:
+- message length is counted in code points after HTML parsing (Telegram's limit is 4096 "characters");
+- only HTML is parsed; Markdown texts are stored as sent, unvalidated;
+- a private chat's rate limit is a token bucket refilling at 1 message/s with a burst of 3, since Telegram
+  tolerates short bursts to one chat; the overall limit allows 30/s and a group 20/min.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import itertools
+import logging
+import math
+import mimetypes
+import re
+import struct
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeAlias
+
+from bot.sandbox.spec import BotApiSpec, SpecViolation
+
+__all__ = [
+    "BotApiEmulator",
+    "Button",
+    "CallbackAnswer",
+    "EntityParseError",
+    "Fault",
+    "Forbidden",
+    "RetryAfter",
+    "SandboxChat",
+    "SandboxUser",
+    "SentMessage",
+    "ServerError",
+    "SimulatedTimeout",
+    "StoredFile",
+    "Timeout",
+    "parse_html",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+JSONDict: TypeAlias = dict[str, Any]
+MessageKind: TypeAlias = Literal["message", "photo", "document"]
+
+MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
+MAX_CALLBACK_DATA_BYTES = 64
+MAX_COMMANDS = 100
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+
+_CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
+_SCOPE_TYPES = frozenset(
+    {
+        "default",
+        "all_private_chats",
+        "all_group_chats",
+        "all_chat_administrators",
+        "chat",
+        "chat_administrators",
+        "chat_member",
+    }
+)
+_COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
+_LANGUAGE_RE = re.compile(r"[a-z]{2}")
+_NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are exactly the "
+    "same as a current content and reply markup of the message"
+)
+
+
+# ---- records and values -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxUser:
+    """A person chatting with the bot. Their private chat has the same id as the user."""
+
+    user_id: int
+    first_name: str
+    language_code: str | None = "zh-hans"
+    label: str | None = None
+    username: str | None = None
+
+    @property
+    def chat_id(self) -> int:
+        return self.user_id
+
+    def to_api(self) -> JSONDict:
+        """The Bot API ``User`` object."""
+        user: JSONDict = {"id": self.user_id, "is_bot": False, "first_name": self.first_name}
+        if self.username:
+            user["username"] = self.username
+        if self.language_code:
+            user["language_code"] = self.language_code
+        return user
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxChat:
+    """A chat the bot can talk to: a private chat with a user, or a group."""
+
+    chat_id: int
+    type: Literal["private", "group", "supergroup"]
+    title: str | None = None
+    first_name: str | None = None
+    username: str | None = None
+
+    @property
+    def is_group(self) -> bool:
+        return self.type != "private"
+
+    def to_api(self) -> JSONDict:
+        """The Bot API ``Chat`` object."""
+        chat: JSONDict = {"id": self.chat_id, "type": self.type}
+        if self.title is not None:
+            chat["title"] = self.title
+        if self.first_name is not None:
+            chat["first_name"] = self.first_name
+        if self.username is not None:
+            chat["username"] = self.username
+        return chat
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """One inline keyboard button as the user sees it."""
+
+    label: str
+    callback_data: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """A message the bot sent, in its current (possibly edited) version.
+
+    ``text`` is what the user reads (HTML tags stripped and entities unescaped; for a file, its caption or "");
+    ``html`` is the raw text or caption as sent; ``caption`` is the plain caption of a file, if any.
+    """
+
+    chat_id: int
+    message_id: int
+    kind: MessageKind
+    text: str
+    html: str
+    date: datetime
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    parse_mode: str | None = None
+    filename: str | None = None
+    caption: str | None = None
+    data: bytes | None = None
+    edit_date: datetime | None = None
+
+    def button(self, label: str) -> Button:
+        """The button labelled ``label``; raises LookupError if the message has none."""
+        for row in self.buttons:
+            for candidate in row:
+                if candidate.label == label:
+                    return candidate
+        raise LookupError(f"message {self.message_id} in chat {self.chat_id} has no button {label!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A file the emulator holds: uploaded by the bot or sent by a user."""
+
+    file_id: str
+    file_unique_id: str
+    file_path: str
+    filename: str | None
+    mime_type: str | None
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackAnswer:
+    """The bot's answer to a button press (answerCallbackQuery)."""
+
+    callback_query_id: str
+    text: str | None
+    show_alert: bool
+    url: str | None
+
+
+# ---- faults -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RetryAfter:
+    """Answer 429 Too Many Requests with ``parameters.retry_after = seconds``."""
+
+    seconds: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ServerError:
+    """Answer with a 5xx status."""
+
+    status: Literal[500, 502] = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Timeout:
+    """Never answer: the transport raises ``httpx.ReadTimeout``.
+
+    With ``delivered=True`` the request takes effect first (the message is sent) and only the answer is
+    lost, which is the case that makes retries produce duplicates.
+    """
+
+    delivered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Forbidden:
+    """Answer 403 as if the user blocked the bot (or, in a group, the bot was removed)."""
+
+
+Fault: TypeAlias = RetryAfter | ServerError | Timeout | Forbidden
+
+
+class SimulatedTimeout(Exception):
+    """Raised by ``BotApiEmulator.handle`` for an injected Timeout; transports turn it into a read timeout."""
+
+
+class EntityParseError(ValueError):
+    """Telegram's "can't parse entities" error for malformed HTML."""
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.retry_after = retry_after
+
+
+@dataclass(slots=True)
+class _PendingFault:
+    fault: Fault
+    method: str | None
+    chat_id: int | None
+    remaining: int
+
+
+@dataclass(slots=True)
+class _TokenBucket:
+    rate: float
+    capacity: float
+    tokens: float
+    updated: float
+
+    def refill(self, now: float) -> None:
+        elapsed = max(0.0, now - self.updated)
+        self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
+        self.updated = now
+
+    def wait(self) -> float:
+        # A small tolerance so a sender pacing at exactly the limit is never refused for float rounding.
+        missing = 1.0 - self.tokens
+        return 0.0 if missing <= 1e-9 else missing / self.rate
+
+
+# ---- HTML entities ------------------------------------------------------------------------------------------
+
+_HTML_TAGS = frozenset(
+    {
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "a",
+        "code",
+        "pre",
+        "tg-spoiler",
+        "span",
+        "blockquote",
+        "tg-emoji",
+    }
+)
+_ENTITY_TYPES = {
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
+    "tg-emoji": "custom_emoji",
+    "a": "text_link",
+}
+_HTML_ENTITY_RE = re.compile(r"&(?:#([0-9]{1,8})|#[xX]([0-9a-fA-F]{1,8})|(lt|gt|amp|quot));")
+_NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+
+
+@dataclass(slots=True)
+class _OpenTag:
+    name: str
+    attrs: dict[str, str]
+    start: int
+    language: str | None = None
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _decode_entity_at(source: str, i: int) -> tuple[str, int] | None:
+    match = _HTML_ENTITY_RE.match(source, i)
+    if match is None:
+        return None
+    decimal, hexadecimal, named = match.groups()
+    if named is not None:
+        return _NAMED_ENTITIES[named], match.end()
+    code = int(decimal) if decimal is not None else int(hexadecimal, 16)
+    if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        return None
+    return chr(code), match.end()
+
+
+def _unescape(value: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(value):
+        decoded = _decode_entity_at(value, i) if value[i] == "&" else None
+        if decoded is None:
+            out.append(value[i])
+            i += 1
+        else:
+            out.append(decoded[0])
+            i = decoded[1]
+    return "".join(out)
+
+
+def parse_html(source: str) -> tuple[str, list[JSONDict]]:
+    """Parse Telegram-flavoured HTML into plain text and MessageEntity dicts (UTF-16 offsets).
+
+    Follows Telegram's parser: only the supported tags are accepted, every tag must be closed in order, a bare
+    ``<`` is an error, and only ``&lt; &gt; &amp; &quot;`` and numeric character references are decoded (any
+    other ``&`` is literal). Raises EntityParseError with Telegram's wording on malformed input.
+    """
+    out: list[str] = []
+    length = 0
+    stack: list[_OpenTag] = []
+    entities: list[JSONDict] = []
+    n = len(source)
+    i = 0
+
+    def byte_offset(pos: int) -> int:
+        return len(source[:pos].encode("utf-8"))
+
+    def emit(text: str) -> None:
+        nonlocal length
+        out.append(text)
+        length += _utf16_len(text)
+
+    while i < n:
+        ch = source[i]
+        if ch == "&":
+            decoded = _decode_entity_at(source, i)
+            if decoded is None:
+                emit("&")
+                i += 1
+            else:
+                emit(decoded[0])
+                i = decoded[1]
+            continue
+        if ch != "<":
+            j = i
+            while j < n and source[j] not in "<&":
+                j += 1
+            emit(source[i:j])
+            i = j
+            continue
+
+        begin = i
+        if i + 1 < n and source[i + 1] == "/":
+            j = i + 2
+            while j < n and not source[j].isspace() and source[j] != ">":
+                j += 1
+            name = source[i + 2 : j].lower()
+            while j < n and source[j].isspace():
+                j += 1
+            if j >= n or source[j] != ">":
+                raise EntityParseError(f"Unclosed end tag at byte offset {byte_offset(begin)}")
+            if not stack:
+                raise EntityParseError(f"Unexpected end tag at byte offset {byte_offset(begin)}")
+            top = stack.pop()
+            if name != top.name:
+                raise EntityParseError(
+                    f'Unmatched end tag at byte offset {byte_offset(begin)}, expected "</{top.name}>", '
+                    f'found "</{name}>"'
+                )
+            _close_tag(top, length, stack, entities)
+            i = j + 1
+            continue
+
+        j = i + 1
+        while j < n and not source[j].isspace() and source[j] != ">":
+            j += 1
+        name = source[i + 1 : j].lower()
+        if name not in _HTML_TAGS:
+            raise EntityParseError(f'Unsupported start tag "{name}" at byte offset {byte_offset(begin)}')
+        attrs, i = _parse_attributes(source, j, name, byte_offset(begin))
+        if name == "span" and attrs.get("class") != "tg-spoiler":
+            raise EntityParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {byte_offset(begin)}')
+        if name == "tg-emoji" and not attrs.get("emoji-id"):
+            raise EntityParseError(f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {byte_offset(begin)}')
+        stack.append(_OpenTag(name, attrs, length))
+
+    if stack:
+        raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"')
+    entities.sort(key=lambda e: (e["offset"], -e["length"]))
+    return "".join(out), entities
+
+
+def _parse_attributes(source: str, j: int, tag: str, begin_offset: int) -> tuple[dict[str, str], int]:
+    """Parse ``attr="value" ...>`` starting at ``j``; return the attributes and the index after ``>``."""
+    n = len(source)
+    attrs: dict[str, str] = {}
+    unclosed = f"Unclosed start tag at byte offset {begin_offset}"
+    while True:
+        while j < n and source[j].isspace():
+            j += 1
+        if j >= n:
+            raise EntityParseError(unclosed)
+        if source[j] == ">":
+            return attrs, j + 1
+        k = j
+        while k < n and (source[k].isalnum() or source[k] in "-_"):
+            k += 1
+        attr = source[j:k].lower()
+        if not attr:
+            raise EntityParseError(f'Empty attribute name in the tag "{tag}" at byte offset {begin_offset}')
+        j = k
+        while j < n and source[j].isspace():
+            j += 1
+        if j >= n:
+            raise EntityParseError(unclosed)
+        if source[j] != "=":
+            if tag == "blockquote" and attr == "expandable":
+                attrs[attr] = ""
+                continue
+            raise EntityParseError(
+                f'Expected equal sign in declaration of an attribute of the tag "{tag}" at byte offset {begin_offset}'
+            )
+        j += 1
+        while j < n and source[j].isspace():
+            j += 1
+        if j >= n:
+            raise EntityParseError(unclosed)
+        if source[j] in "\"'":
+            end = source.find(source[j], j + 1)
+            if end < 0:
+                raise EntityParseError(unclosed)
+            attrs[attr] = _unescape(source[j + 1 : end])
+            j = end + 1
+        else:
+            k = j
+            while k < n and (source[k].isalnum() or source[k] in ".-"):
+                k += 1
+            if k == j:
+                raise EntityParseError(unclosed)
+            attrs[attr] = source[j:k]
+            j = k
+
+
+def _close_tag(tag: _OpenTag, end: int, stack: list[_OpenTag], entities: list[JSONDict]) -> None:
+    size = end - tag.start
+    if tag.name == "code" and stack and stack[-1].name == "pre":
+        language = tag.attrs.get("class", "")
+        if language.startswith("language-"):
+            # <pre><code class="language-x"> is one pre entity with a language, as in Telegram.
+            stack[-1].language = language.removeprefix("language-")
+            return
+    if size <= 0:
+        return
+    entity: JSONDict = {"type": _ENTITY_TYPES[tag.name], "offset": tag.start, "length": size}
+    if tag.name == "a":
+        href = tag.attrs.get("href")
+        if not href:
+            return
+        entity["url"] = href
+    elif tag.name == "pre" and tag.language:
+        entity["language"] = tag.language
+    elif tag.name == "blockquote" and "expandable" in tag.attrs:
+        entity["type"] = "expandable_blockquote"
+    elif tag.name == "tg-emoji":
+        entity["custom_emoji_id"] = tag.attrs["emoji-id"]
+    entities.append(entity)
+
+
+# ---- the emulator -------------------------------------------------------------------------------------------
+
+
+class BotApiEmulator:
+    """An in-memory Telegram Bot API server for one bot.
+
+    Drive it through ``handle`` (or PTB via ``bot.sandbox.transport``); build incoming updates with
+    ``message_update`` / ``document_update`` / ``callback_update`` and ``enqueue`` them for getUpdates; read
+    ``sent``, ``edits``, ``commands``, ``callback_answers``, ``violations`` and ``stats`` to assert on outcomes.
+
+    - ``commands[(scope, language_code)]`` holds ``((command, description), ...)``. ``scope`` is the scope
+      type (``default``, ``all_private_chats``, ...), with the ids for per-chat scopes (``chat:<chat_id>``,
+      ``chat_member:<chat_id>:<user_id>``); ``language_code`` is ``""`` for all languages, as in Telegram.
+    - ``stats`` counts ``requests``, ``requests.<method>``, ``messages_sent``, ``http_429`` (every 429 answered,
+      injected or not), ``rate_limited`` (429s caused by the flood limits), ``faults_injected``,
+      ``fault.<Kind>`` and ``violations``.
+    - ``violations`` lists requests that broke the spec, and any reply or built update of the emulator's own
+      that did (a sandbox bug); a correct bot leaves it empty.
+    """
+
+    #: Telegram's flood limits, before ``limit_scale``.
+    GLOBAL_PER_SECOND = 30.0
+    PRIVATE_PER_SECOND = 1.0
+    PRIVATE_BURST = 3.0
+    GROUP_PER_MINUTE = 20.0
+
+    def __init__(
+        self,
+        *,
+        now: Callable[[], datetime],
+        bot_username: str = "proposal_bot",
+        enforce_limits: bool = False,
+        limit_scale: float = 1.0,
+        spec: BotApiSpec | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        bot_id: int = 123456,
+        bot_name: str = "Proposal Bot",
+        max_poll_wait: float = 10.0,
+        check_responses: bool = True,
+    ) -> None:
+        if limit_scale <= 0:
+            raise ValueError("limit_scale must be positive")
+        self.now = now
+        self.monotonic = monotonic
+        self.spec = spec if spec is not None else BotApiSpec.default()
+        self.bot_username = bot_username
+        self.bot_id = bot_id
+        self.bot_name = bot_name
+        self.enforce_limits = enforce_limits
+        self.limit_scale = limit_scale
+        self.max_poll_wait = max_poll_wait
+        self.check_responses = check_responses
+
+        self.users: dict[int, SandboxUser] = {}
+        self.chats: dict[int, SandboxChat] = {}
+        self.sent: list[SentMessage] = []
+        self.edits: list[SentMessage] = []
+        self.callback_answers: list[CallbackAnswer] = []
+        self.chat_actions: list[tuple[int, str]] = []
+        self.commands: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+        self.menu_buttons: dict[int | None, JSONDict] = {}
+        self.violations: list[str] = []
+        self.stats: Counter[str] = Counter()
+        self.webhook_url = ""
+        self.webhook_secret: str | None = None
+        self.closed = False
+        self.logged_out = False
+
+        self._messages: dict[tuple[int, int], JSONDict] = {}
+        self._bot_messages: dict[tuple[int, int], int] = {}  # (chat, message) -> index in self.sent
+        self._next_message_id: dict[int, int] = {}
+        self._files: dict[str, StoredFile] = {}
+        self._files_by_path: dict[str, StoredFile] = {}
+        self._file_counter = itertools.count(1)
+        self._updates: list[JSONDict] = []
+        self._next_update_id = 1
+        self._allowed_updates: list[str] | None = None
+        self._wakeup: asyncio.Event | None = None
+        self._poll_waiters = 0
+        self._callback_queries: dict[str, bool] = {}
+        self._callback_counter = itertools.count(1)
+        self._faults: list[_PendingFault] = []
+        self._blocked: set[int] = set()
+        self._global_bucket: _TokenBucket | None = None
+        self._chat_buckets: dict[int, _TokenBucket] = {}
+        self._handlers: dict[str, Callable[[Mapping[str, Any], Mapping[str, tuple[str, bytes]]], Any]] = {
+            "getMe": self._get_me,
+            "deleteWebhook": self._delete_webhook,
+            "setWebhook": self._set_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+            "setMyCommands": self._set_my_commands,
+            "getMyCommands": self._get_my_commands,
+            "deleteMyCommands": self._delete_my_commands,
+            "sendMessage": self._send_message,
+            "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "answerCallbackQuery": self._answer_callback_query,
+            "sendDocument": self._send_document,
+            "sendPhoto": self._send_photo,
+            "getFile": self._get_file,
+            "sendChatAction": self._send_chat_action,
+            "setChatMenuButton": self._set_chat_menu_button,
+            "getChatMenuButton": self._get_chat_menu_button,
+            "close": self._close,
+            "logOut": self._log_out,
+        }
+
+    # ---- people and chats -----------------------------------------------------------------------------------
+
+    def add_user(
+        self,
+        *,
+        user_id: int,
+        first_name: str,
+        language_code: str | None = "zh-hans",
+        label: str | None = None,
+        username: str | None = None,
+    ) -> SandboxUser:
+        """Register a user and their private chat (chat id = user id). Re-adding a user replaces them."""
+        if user_id <= 0:
+            raise ValueError("user ids are positive")
+        user = SandboxUser(user_id, first_name, language_code, label, username)
+        self.users[user_id] = user
+        self.chats[user_id] = SandboxChat(user_id, "private", first_name=first_name, username=username)
+        return user
+
+    def add_group(self, chat_id: int, title: str) -> SandboxChat:
+        """Register a group chat (ids below -10**12 are supergroups, as in Telegram)."""
+        if chat_id >= 0:
+            raise ValueError("group chat ids are negative")
+        kind: Literal["group", "supergroup"] = "supergroup" if chat_id < -(10**12) else "group"
+        chat = SandboxChat(chat_id, kind, title=title)
+        self.chats[chat_id] = chat
+        return chat
+
+    def find_user(self, label: str) -> SandboxUser | None:
+        """The user with this label (such as ``deputy:康红恩``), or None."""
+        return next((u for u in self.users.values() if u.label == label), None)
+
+    def block(self, chat_id: int) -> None:
+        """The user blocks the bot: every request to this chat answers 403 until they write again."""
+        self._blocked.add(chat_id)
+
+    def unblock(self, chat_id: int) -> None:
+        self._blocked.discard(chat_id)
+
+    def is_blocked(self, chat_id: int) -> bool:
+        return chat_id in self._blocked
+
+    # ---- records --------------------------------------------------------------------------------------------
+
+    def messages_to(self, chat_id: int) -> list[SentMessage]:
+        """Everything the bot sent to ``chat_id``, oldest first, each in its current version."""
+        return [m for m in self.sent if m.chat_id == chat_id]
+
+    def last_message(self, chat_id: int) -> SentMessage:
+        """The bot's latest message to ``chat_id``; raises LookupError if it sent none."""
+        for message in reversed(self.sent):
+            if message.chat_id == chat_id:
+                return message
+        raise LookupError(f"the bot sent nothing to chat {chat_id}")
+
+    def file(self, file_id: str) -> StoredFile:
+        """The stored file with this id; raises LookupError."""
+        try:
+            return self._files[file_id]
+        except KeyError:
+            raise LookupError(f"no file {file_id!r}") from None
+
+    def download(self, file_path: str) -> bytes:
+        """The content behind a getFile ``file_path``; raises LookupError for an unknown path."""
+        try:
+            return self._files_by_path[file_path].data
+        except KeyError:
+            raise LookupError(f"no file at {file_path!r}") from None
+
+    @property
+    def pending_updates(self) -> int:
+        return len(self._updates)
+
+    # ---- faults ---------------------------------------------------------------------------------------------
+
+    def inject(self, fault: Fault, *, method: str | None = None, chat_id: int | None = None, times: int = 1) -> None:
+        """Make the next ``times`` matching requests fail with ``fault``.
+
+        A fault without ``method`` matches every method except getUpdates, so a polling loop in the background
+        does not swallow a fault meant for a send. Faults are applied after spec validation, oldest first.
+        """
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        canonical = None
+        if method is not None:
+            canonical = self.spec.method(method).name
+        self._faults.append(_PendingFault(fault, canonical, chat_id, times))
+
+    def _take_fault(self, method: str, params: Mapping[str, Any]) -> Fault | None:
+        chat_id = _as_chat_id(params.get("chat_id"))
+        for pending in self._faults:
+            if pending.method is None and method == "getUpdates":
+                continue
+            if pending.method is not None and pending.method != method:
+                continue
+            if pending.chat_id is not None and pending.chat_id != chat_id:
+                continue
+            pending.remaining -= 1
+            if pending.remaining == 0:
+                self._faults.remove(pending)
+            self.stats["faults_injected"] += 1
+            self.stats[f"fault.{type(pending.fault).__name__}"] += 1
+            return pending.fault
+        return None
+
+    # ---- the API --------------------------------------------------------------------------------------------
+
+    async def handle(
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        files: Mapping[str, tuple[str, bytes]] | None = None,
+    ) -> tuple[int, JSONDict]:
+        """Answer one Bot API call: (HTTP status, Telegram's JSON body).
+
+        Raises SimulatedTimeout for an injected Timeout; everything else is an HTTP answer.
+        """
+        uploads = files or {}
+        self.stats["requests"] += 1
+        spec_method = self.spec.find_method(method)
+        name = spec_method.name if spec_method is not None else method
+        self.stats[f"requests.{name}"] += 1
+        try:
+            self.spec.check_request(method, params, uploads)
+        except SpecViolation as exc:
+            self.violations.append(f"{name}: {exc.description}")
+            self.stats["violations"] += 1
+            _LOGGER.warning("spec violation in %s: %s", name, exc.description)
+            return self._error(400, f"Bad Request: {exc.description}")
+
+        fault = self._take_fault(name, params)
+        if isinstance(fault, Timeout) and not fault.delivered:
+            raise SimulatedTimeout(f"{name} timed out (injected)")
+        if isinstance(fault, RetryAfter):
+            seconds = max(1, fault.seconds)
+            return self._error(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
+        if isinstance(fault, ServerError):
+            return self._error(fault.status, "Internal Server Error" if fault.status == 500 else "Bad Gateway")
+        chat_id = _as_chat_id(params.get("chat_id"))
+        if isinstance(fault, Forbidden) or (chat_id is not None and chat_id in self._blocked):
+            return self._error(403, self._forbidden_description(chat_id))
+
+        try:
+            if name == "getUpdates":
+                result: Any = await self._get_updates(params)
+            else:
+                handler = self._handlers.get(name)
+                if handler is None:
+                    return self._error(400, "Bad Request: method not supported by the sandbox")
+                result = handler(params, uploads)
+        except _ApiError as exc:
+            answer = self._error(exc.status, exc.description, exc.retry_after)
+        else:
+            if self.check_responses:
+                for problem in self.spec.check_result(name, result):
+                    self.violations.append(f"response of {name}: {problem}")
+            answer = 200, {"ok": True, "result": result}
+        if isinstance(fault, Timeout):
+            raise SimulatedTimeout(f"{name} timed out after taking effect (injected)")
+        return answer
+
+    def _error(self, status: int, description: str, retry_after: int | None = None) -> tuple[int, JSONDict]:
+        body: JSONDict = {"ok": False, "error_code": status, "description": description}
+        if retry_after is not None:
+            body["parameters"] = {"retry_after": retry_after}
+        if status == 429:
+            self.stats["http_429"] += 1
+        return status, body
+
+    def _forbidden_description(self, chat_id: int | None) -> str:
+        chat = self.chats.get(chat_id) if chat_id is not None else None
+        if chat is not None and chat.is_group:
+            return "Forbidden: bot was kicked from the group chat"
+        return "Forbidden: bot was blocked by the user"
+
+    # ---- incoming updates -----------------------------------------------------------------------------------
+
+    def enqueue(self, update: Mapping[str, Any]) -> None:
+        """Put an update on the getUpdates queue and wake a waiting long poll."""
+        self._updates.append(dict(update))
+        if self._wakeup is not None:
+            self._wakeup.set()
+            self._wakeup = None
+
+    def message_update(self, user: SandboxUser, text: str, *, chat_id: int | None = None) -> JSONDict:
+        """A text message from ``user`` (in their private chat unless ``chat_id`` names a group).
+
+        A text starting with "/" carries a bot_command entity, as Telegram adds one.
+        """
+        message = self._incoming_message(user, chat_id)
+        message["text"] = text
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_len(command)}]
+        return self._new_update("message", message)
+
+    def document_update(
+        self,
+        user: SandboxUser,
+        filename: str,
+        content: bytes,
+        caption: str | None = None,
+        mime_type: str | None = None,
+        *,
+        chat_id: int | None = None,
+    ) -> JSONDict:
+        """A document from ``user``; the file is stored so getFile and the download work."""
+        stored = self._store_file("documents", filename, mime_type, content)
+        message = self._incoming_message(user, chat_id)
+        message["document"] = _document_api(stored)
+        if caption is not None:
+            message["caption"] = caption
+        return self._new_update("message", message)
+
+    def callback_update(self, user: SandboxUser, message_id: int, data: str, *, chat_id: int | None = None) -> JSONDict:
+        """``user`` presses the button carrying ``data`` under the bot's message ``message_id``.
+
+        Raises LookupError if that message has no such button, since no client could press it.
+        """
+        chat = self._chat_for(user, chat_id)
+        index = self._bot_messages.get((chat.chat_id, message_id))
+        if index is None:
+            raise LookupError(f"the bot sent no message {message_id} to chat {chat.chat_id}")
+        sent = self.sent[index]
+        if not any(b.callback_data == data for row in sent.buttons for b in row):
+            raise LookupError(f"message {message_id} has no button with callback data {data!r}")
+        self._blocked.discard(user.user_id)
+        query_id = f"{self.bot_id}{next(self._callback_counter):010d}"
+        self._callback_queries[query_id] = False
+        query: JSONDict = {
+            "id": query_id,
+            "from": user.to_api(),
+            "message": self._messages[(chat.chat_id, message_id)],
+            "chat_instance": str(abs(hash((self.bot_id, chat.chat_id)))),
+            "data": data,
+        }
+        return self._new_update("callback_query", query)
+
+    def _chat_for(self, user: SandboxUser, chat_id: int | None) -> SandboxChat:
+        if user.user_id not in self.users:
+            raise LookupError(f"user {user.user_id} was not added to the sandbox")
+        target = user.user_id if chat_id is None else chat_id
+        chat = self.chats.get(target)
+        if chat is None:
+            raise LookupError(f"no chat {target} in the sandbox")
+        return chat
+
+    def _incoming_message(self, user: SandboxUser, chat_id: int | None) -> JSONDict:
+        chat = self._chat_for(user, chat_id)
+        # Writing to the bot means the user has (re)started it.
+        self._blocked.discard(user.user_id)
+        message_id = self._allocate_message_id(chat.chat_id)
+        message: JSONDict = {
+            "message_id": message_id,
+            "from": user.to_api(),
+            "chat": chat.to_api(),
+            "date": self._timestamp(),
+        }
+        self._messages[(chat.chat_id, message_id)] = message
+        return message
+
+    def _new_update(self, kind: str, payload: JSONDict) -> JSONDict:
+        update: JSONDict = {"update_id": self._next_update_id, kind: payload}
+        self._next_update_id += 1
+        if self.check_responses:
+            for problem in self.spec.check_object("Update", update):
+                self.violations.append(f"built update: {problem}")
+        return update
+
+    # ---- helpers --------------------------------------------------------------------------------------------
+
+    def _timestamp(self) -> int:
+        return int(self._now().timestamp())
+
+    def _now(self) -> datetime:
+        current = self.now()
+        # A naive clock is taken to be UTC rather than the host's local time.
+        return current if current.tzinfo is not None else current.replace(tzinfo=UTC)
+
+    def _allocate_message_id(self, chat_id: int) -> int:
+        message_id = self._next_message_id.get(chat_id, 1)
+        self._next_message_id[chat_id] = message_id + 1
+        return message_id
+
+    def _bot_user(self) -> JSONDict:
+        return {"id": self.bot_id, "is_bot": True, "first_name": self.bot_name, "username": self.bot_username}
+
+    def _resolve_chat(self, value: Any) -> SandboxChat:
+        chat_id = _as_chat_id(value)
+        chat = self.chats.get(chat_id) if chat_id is not None else None
+        if chat is None:
+            raise _ApiError(400, "Bad Request: chat not found")
+        return chat
+
+    def _store_file(self, folder: str, filename: str | None, mime_type: str | None, data: bytes) -> StoredFile:
+        number = next(self._file_counter)
+        suffix = ""
+        if filename and "." in filename:
+            suffix = "." + filename.rsplit(".", 1)[1]
+        if mime_type is None and filename:
+            mime_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        stored = StoredFile(
+            file_id=f"SBX{folder[:3].upper()}{number:08d}",
+            file_unique_id=f"U{number:08d}",
+            file_path=f"{folder}/file_{number}{suffix}",
+            filename=filename,
+            mime_type=mime_type,
+            data=data,
+        )
+        self._files[stored.file_id] = stored
+        self._files_by_path[stored.file_path] = stored
+        return stored
+
+    def _admit(self, chat: SandboxChat) -> None:
+        """Apply Telegram's flood limits to one outgoing message; raise a 429 without spending anything."""
+        if not self.enforce_limits:
+            return
+        now = self.monotonic()
+        scale = self.limit_scale
+        if self._global_bucket is None:
+            capacity = max(1.0, self.GLOBAL_PER_SECOND * scale)
+            self._global_bucket = _TokenBucket(self.GLOBAL_PER_SECOND * scale, capacity, capacity, now)
+        bucket = self._chat_buckets.get(chat.chat_id)
+        if bucket is None:
+            if chat.is_group:
+                rate, capacity = self.GROUP_PER_MINUTE * scale / 60.0, max(1.0, self.GROUP_PER_MINUTE * scale)
+            else:
+                rate, capacity = self.PRIVATE_PER_SECOND * scale, self.PRIVATE_BURST
+            bucket = _TokenBucket(rate, capacity, capacity, now)
+            self._chat_buckets[chat.chat_id] = bucket
+        buckets = (self._global_bucket, bucket)
+        for b in buckets:
+            b.refill(now)
+        wait = max(b.wait() for b in buckets)
+        if wait > 0:
+            self.stats["rate_limited"] += 1
+            seconds = max(1, math.ceil(wait))
+            raise _ApiError(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
+        for b in buckets:
+            b.tokens -= 1.0
+
+    def _render(self, text: str, parse_mode: str | None, *, caption: bool) -> tuple[str, list[JSONDict]]:
+        mode = (parse_mode or "").lower()
+        if mode == "html":
+            try:
+                plain, entities = parse_html(text)
+            except EntityParseError as exc:
+                raise _ApiError(400, f"Bad Request: can't parse entities: {exc}") from None
+        elif mode in ("", "markdown", "markdownv2"):
+            plain, entities = text, []
+        else:
+            raise _ApiError(400, "Bad Request: unsupported parse_mode")
+        if caption:
+            if len(plain) > MAX_CAPTION_LENGTH:
+                raise _ApiError(400, "Bad Request: message caption is too long")
+        else:
+            if not plain.strip():
+                raise _ApiError(400, "Bad Request: message text is empty")
+            if len(plain) > MAX_TEXT_LENGTH:
+                raise _ApiError(400, "Bad Request: message is too long")
+        return plain, entities
+
+    def _check_reply_target(self, chat: SandboxChat, params: Mapping[str, Any]) -> JSONDict | None:
+        reply = params.get("reply_parameters")
+        if not isinstance(reply, Mapping):
+            return None
+        target_chat = _as_chat_id(reply.get("chat_id")) or chat.chat_id
+        original = self._messages.get((target_chat, int(reply["message_id"])))
+        if original is None and not reply.get("allow_sending_without_reply"):
+            raise _ApiError(400, "Bad Request: message to be replied not found")
+        return original
+
+    def _send(
+        self,
+        kind: MessageKind,
+        params: Mapping[str, Any],
+        *,
+        text: str,
+        stored: StoredFile | None = None,
+        extra: JSONDict | None = None,
+    ) -> JSONDict:
+        chat = self._resolve_chat(params["chat_id"])
+        replied_to = self._check_reply_target(chat, params)
+        markup, buttons = _inline_keyboard(params.get("reply_markup"))
+        parse_mode = params.get("parse_mode")
+        is_caption = kind != "message"
+        plain, entities = self._render(text, parse_mode, caption=is_caption)
+        self._admit(chat)
+
+        moment = self._now()
+        message_id = self._allocate_message_id(chat.chat_id)
+        message: JSONDict = {
+            "message_id": message_id,
+            "from": self._bot_user(),
+            "chat": chat.to_api(),
+            "date": int(moment.timestamp()),
+        }
+        if replied_to is not None:
+            message["reply_to_message"] = replied_to
+        if extra:
+            message.update(extra)
+        if is_caption:
+            if plain:
+                message["caption"] = plain
+            if entities:
+                message["caption_entities"] = entities
+        else:
+            message["text"] = plain
+            if entities:
+                message["entities"] = entities
+        if markup is not None:
+            message["reply_markup"] = markup
+        if params.get("protect_content"):
+            message["has_protected_content"] = True
+
+        record = SentMessage(
+            chat_id=chat.chat_id,
+            message_id=message_id,
+            kind=kind,
+            text=plain,
+            html=text,
+            date=moment,
+            buttons=buttons,
+            parse_mode=parse_mode,
+            filename=stored.filename if stored is not None else None,
+            caption=(plain or None) if is_caption else None,
+            data=stored.data if stored is not None else None,
+        )
+        self._messages[(chat.chat_id, message_id)] = message
+        self._bot_messages[(chat.chat_id, message_id)] = len(self.sent)
+        self.sent.append(record)
+        self.stats["messages_sent"] += 1
+        return message
+
+    def _upload(
+        self,
+        field_name: str,
+        params: Mapping[str, Any],
+        files: Mapping[str, tuple[str, bytes]],
+        folder: str,
+    ) -> StoredFile:
+        value = params.get(field_name)
+        upload = files.get(field_name)
+        if isinstance(value, str) and value.startswith("attach://"):
+            upload = files.get(value.removeprefix("attach://"))
+        if upload is not None:
+            filename, data = upload
+            if not data:
+                raise _ApiError(400, "Bad Request: file must be non-empty")
+            if len(data) > MAX_UPLOAD_BYTES:
+                raise _ApiError(413, "Request Entity Too Large")
+            return self._store_file(folder, filename or None, None, data)
+        if isinstance(value, str):
+            existing = self._files.get(value)
+            if existing is not None:
+                return existing
+            if value.startswith(("http://", "https://")):
+                raise _ApiError(400, "Bad Request: failed to get HTTP URL content")
+        raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+
+    def _editable(self, params: Mapping[str, Any]) -> tuple[SandboxChat, int, SentMessage]:
+        if "inline_message_id" in params:
+            raise _ApiError(400, "Bad Request: method not supported by the sandbox (inline messages)")
+        if "chat_id" not in params:
+            raise _ApiError(400, "Bad Request: chat_id is empty")
+        if "message_id" not in params:
+            raise _ApiError(400, "Bad Request: message identifier is not specified")
+        chat = self._resolve_chat(params["chat_id"])
+        key = (chat.chat_id, int(params["message_id"]))
+        index = self._bot_messages.get(key)
+        if index is None:
+            if key in self._messages:
+                raise _ApiError(400, "Bad Request: message can't be edited")
+            raise _ApiError(400, "Bad Request: message to edit not found")
+        return chat, index, self.sent[index]
+
+    def _apply_edit(self, index: int, record: SentMessage, message: JSONDict) -> JSONDict:
+        moment = self._now()
+        message["edit_date"] = int(moment.timestamp())
+        record = dataclasses.replace(record, edit_date=moment)
+        self.sent[index] = record
+        self.edits.append(record)
+        self._messages[(record.chat_id, record.message_id)] = message
+        return message
+
+    # ---- methods --------------------------------------------------------------------------------------------
+
+    def _get_me(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> JSONDict:
+        return {
+            **self._bot_user(),
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
+
+    async def _get_updates(self, params: Mapping[str, Any]) -> list[JSONDict]:
+        if self.webhook_url:
+            raise _ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
+                "the webhook first",
+            )
+        offset = int(params.get("offset", 0))
+        limit = min(100, max(1, int(params.get("limit", 100))))
+        timeout = max(0.0, float(params.get("timeout", 0)))
+        allowed = params.get("allowed_updates")
+        if allowed is not None:
+            self._allowed_updates = list(allowed) or None
+        if offset > 0:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        elif offset < 0:
+            self._updates = self._updates[offset:]
+        if not self._updates and timeout > 0:
+            if self._wakeup is None:
+                self._wakeup = asyncio.Event()
+            wakeup = self._wakeup
+            self._poll_waiters += 1
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), min(timeout, self.max_poll_wait))
+            finally:
+                self._poll_waiters -= 1
+                # Drop an idle event so it is never reused from another event loop.
+                if self._poll_waiters == 0 and self._wakeup is wakeup:
+                    self._wakeup = None
+        if self._allowed_updates is not None:
+            wanted = set(self._allowed_updates)
+            self._updates = [u for u in self._updates if wanted.intersection(u.keys() - {"update_id"})]
+        return self._updates[:limit]
+
+    def _delete_webhook(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> bool:
+        self.webhook_url = ""
+        self.webhook_secret = None
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    def _set_webhook(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> bool:
+        url = str(params["url"])
+        if url and not url.startswith("https://"):
+            raise _ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        self.webhook_url = url
+        self.webhook_secret = params.get("secret_token")
+        if params.get("allowed_updates") is not None:
+            self._allowed_updates = list(params["allowed_updates"]) or None
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    def _get_webhook_info(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> JSONDict:
+        info: JSONDict = {
+            "url": self.webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+        if self._allowed_updates is not None:
+            info["allowed_updates"] = list(self._allowed_updates)
+        return info
+
+    def _commands_key(self, params: Mapping[str, Any]) -> tuple[str, str]:
+        language = str(params.get("language_code") or "")
+        if language and not _LANGUAGE_RE.fullmatch(language):
+            raise _ApiError(400, "Bad Request: invalid language code specified")
+        return _scope_key(params.get("scope")), language
+
+    def _set_my_commands(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> bool:
+        key = self._commands_key(params)
+        commands = params["commands"]
+        if len(commands) > MAX_COMMANDS:
+            raise _ApiError(400, "Bad Request: too many commands")
+        parsed: list[tuple[str, str]] = []
+        for command in commands:
+            name, description = str(command["command"]), str(command["description"])
+            if not _COMMAND_RE.fullmatch(name):
+                raise _ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(description.strip()) <= 256:
+                raise _ApiError(400, "Bad Request: command description must be 1-256 characters long")
+            parsed.append((name, description))
+        if parsed:
+            self.commands[key] = tuple(parsed)
+        else:
+            self.commands.pop(key, None)
+        return True
+
+    def _get_my_commands(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> list[JSONDict]:
+        key = self._commands_key(params)
+        return [{"command": c, "description": d} for c, d in self.commands.get(key, ())]
+
+    def _delete_my_commands(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> bool:
+        self.commands.pop(self._commands_key(params), None)
+        return True
+
+    def _send_message(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> JSONDict:
+        return self._send("message", params, text=str(params["text"]))
+
+    def _send_document(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> JSONDict:
+        self._resolve_chat(params["chat_id"])
+        stored = self._upload("document", params, files, "documents")
+        return self._send(
+            "document",
+            params,
+            text=str(params.get("caption") or ""),
+            stored=stored,
+            extra={"document": _document_api(stored)},
+        )
+
+    def _send_photo(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> JSONDict:
+        self._resolve_chat(params["chat_id"])
+        stored = self._upload("photo", params, files, "photos")
+        size = _image_size(stored.data)
+        if size is None:
+            raise _ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        photo = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "width": size[0],
+            "height": size[1],
+            "file_size": len(stored.data),
+        }
+        return self._send(
+            "photo", params, text=str(params.get("caption") or ""), stored=stored, extra={"photo": [photo]}
+        )
+
+    def _edit_message_text(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> JSONDict:
+        _, index, record = self._editable(params)
+        if record.kind != "message":
+            raise _ApiError(400, "Bad Request: there is no text in the message to edit")
+        if "text" not in params:
+            raise _ApiError(400, "Bad Request: message text is empty")
+        html = str(params["text"])
+        parse_mode = params.get("parse_mode")
+        plain, entities = self._render(html, parse_mode, caption=False)
+        markup, buttons = _inline_keyboard(params.get("reply_markup"))
+        old = self._messages[(record.chat_id, record.message_id)]
+        if plain == old.get("text") and entities == old.get("entities", []) and markup == old.get("reply_markup"):
+            raise _ApiError(400, _NOT_MODIFIED)
+        message = {k: v for k, v in old.items() if k not in ("text", "entities", "reply_markup")}
+        message["text"] = plain
+        if entities:
+            message["entities"] = entities
+        if markup is not None:
+            message["reply_markup"] = markup
+        record = dataclasses.replace(record, text=plain, html=html, parse_mode=parse_mode, buttons=buttons)
+        return self._apply_edit(index, record, message)
+
+    def _edit_message_reply_markup(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> JSONDict:
+        _, index, record = self._editable(params)
+        markup, buttons = _inline_keyboard(params.get("reply_markup"))
+        old = self._messages[(record.chat_id, record.message_id)]
+        if markup == old.get("reply_markup"):
+            raise _ApiError(400, _NOT_MODIFIED)
+        message = {k: v for k, v in old.items() if k != "reply_markup"}
+        if markup is not None:
+            message["reply_markup"] = markup
+        return self._apply_edit(index, dataclasses.replace(record, buttons=buttons), message)
+
+    def _answer_callback_query(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> bool:
+        query_id = str(params["callback_query_id"])
+        if self._callback_queries.get(query_id, True):
+            # Unknown, or already answered: Telegram accepts one answer per query.
+            raise _ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        self._callback_queries[query_id] = True
+        self.callback_answers.append(
+            CallbackAnswer(
+                callback_query_id=query_id,
+                text=params.get("text"),
+                show_alert=bool(params.get("show_alert", False)),
+                url=params.get("url"),
+            )
+        )
+        return True
+
+    def _get_file(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> JSONDict:
+        stored = self._files.get(str(params["file_id"]))
+        if stored is None:
+            raise _ApiError(400, "Bad Request: invalid file_id")
+        if len(stored.data) > MAX_DOWNLOAD_BYTES:
+            raise _ApiError(400, "Bad Request: file is too big")
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.data),
+            "file_path": stored.file_path,
+        }
+
+    def _send_chat_action(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> bool:
+        chat = self._resolve_chat(params["chat_id"])
+        action = str(params["action"])
+        if action not in _CHAT_ACTIONS:
+            raise _ApiError(400, "Bad Request: wrong parameter action in request")
+        self.chat_actions.append((chat.chat_id, action))
+        return True
+
+    def _set_chat_menu_button(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> bool:
+        chat_id = None
+        if "chat_id" in params:
+            chat_id = self._resolve_chat(params["chat_id"]).chat_id
+        self.menu_buttons[chat_id] = dict(params.get("menu_button") or {"type": "default"})
+        return True
+
+    def _get_chat_menu_button(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> JSONDict:
+        chat_id = None
+        if "chat_id" in params:
+            chat_id = self._resolve_chat(params["chat_id"]).chat_id
+        return dict(self.menu_buttons.get(chat_id) or self.menu_buttons.get(None) or {"type": "commands"})
+
+    def _close(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> bool:
+        self.closed = True
+        return True
+
+    def _log_out(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> bool:
+        self.logged_out = True
+        return True
+
+
+# ---- module helpers -----------------------------------------------------------------------------------------
+
+
+def _as_chat_id(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def _scope_key(scope: Any) -> str:
+    """``default``, ``all_private_chats``, ``chat:<id>``, ``chat_member:<chat>:<user>``, ..."""
+    if scope is None:
+        return "default"
+    scope_type = str(scope.get("type", ""))
+    if scope_type not in _SCOPE_TYPES:
+        raise _ApiError(400, "Bad Request: wrong scope type specified")
+    if scope_type in ("chat", "chat_administrators"):
+        return f"{scope_type}:{scope['chat_id']}"
+    if scope_type == "chat_member":
+        return f"chat_member:{scope['chat_id']}:{scope['user_id']}"
+    return scope_type
+
+
+def _inline_keyboard(markup: Any) -> tuple[JSONDict | None, tuple[tuple[Button, ...], ...]]:
+    """The inline keyboard to echo in the Message and the buttons to record; other markups are not echoed."""
+    if not isinstance(markup, Mapping) or "inline_keyboard" not in markup:
+        return None, ()
+    rows: list[tuple[Button, ...]] = []
+    for row in markup["inline_keyboard"]:
+        buttons: list[Button] = []
+        for raw in row:
+            _check_button(raw)
+            buttons.append(Button(str(raw["text"]), raw.get("callback_data"), raw.get("url")))
+        rows.append(tuple(buttons))
+    return dict(markup), tuple(rows)
+
+
+_BUTTON_ACTIONS = (
+    "url",
+    "callback_data",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
+)
+
+
+def _check_button(raw: Mapping[str, Any]) -> None:
+    if not any(key in raw for key in _BUTTON_ACTIONS):
+        raise _ApiError(
+            400, "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+        )
+    data = raw.get("callback_data")
+    if data is not None and not 1 <= len(str(data).encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES:
+        raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+    url = raw.get("url")
+    if url is not None and not str(url).startswith(("http://", "https://", "tg://")):
+        raise _ApiError(400, f"Bad Request: inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
+
+
+def _document_api(stored: StoredFile) -> JSONDict:
+    document: JSONDict = {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "file_size": len(stored.data),
+    }
+    if stored.filename:
+        document["file_name"] = stored.filename
+    if stored.mime_type:
+        document["mime_type"] = stored.mime_type
+    return document
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG, GIF or JPEG image, or None when the bytes are no image Telegram accepts."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return int(width), int(height)
+    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
+        width, height = struct.unpack("<HH", data[6:10])
+        return int(width), int(height)
+    if data.startswith(b"\xff\xd8"):
+        return _jpeg_size(data)
+    return None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    i = 2
+    start_of_frame = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        (size,) = struct.unpack(">H", data[i + 2 : i + 4])
+        if marker in start_of_frame:
+            height, width = struct.unpack(">HH", data[i + 5 : i + 9])
+            return int(width), int(height)
+        i += 2 + size
+    return None

@@ -1,0 +1,213 @@
+"""The sandbox harness: the real application wired to the in-process emulator, a virtual clock and roles.
+
+Tests, benchmarks and the console chat all drive the bot through this class, so what they see is what a
+Telegram user would see.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from telegram import Update
+
+from bot.app import build_application
+from bot.clock import VirtualClock
+from bot.context import App
+from bot.sandbox.demo import load_demo
+from bot.sandbox.emulator import BotApiEmulator, SandboxUser, SentMessage
+from bot.sandbox.transport import build_bot_kwargs
+from config.settings import Settings
+from storage.accounts import bind_account
+from storage.models import Proposal
+from storage.proposals import find_deputy, find_unit, get_or_create_unit
+
+ADMIN_ID = 10001
+PUBLIC_ID = 20001
+ROLE_NAMES = ("public", "admin", "deputy:<name>", "unit:<name>")
+
+
+class RoleError(ValueError):
+    """An unknown `--as` / `:as` role."""
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    kind: str  # public | admin | deputy | unit
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{self.name}" if self.name else self.kind
+
+    @classmethod
+    def parse(cls, text: str) -> Role:
+        kind, _, name = text.strip().partition(":")
+        if kind in {"public", "admin"} and not name:
+            return cls(kind)
+        if kind in {"deputy", "unit"} and name.strip():
+            return cls(kind, name.strip())
+        raise RoleError(f"unknown role {text!r}: expected {', '.join(ROLE_NAMES)}")
+
+    @property
+    def user_id(self) -> int:
+        if self.kind == "admin":
+            return ADMIN_ID
+        if self.kind == "public":
+            return PUBLIC_ID
+        base = 30000 if self.kind == "deputy" else 40000
+        return base + zlib.crc32((self.name or "").encode("utf-8")) % 9_000_000
+
+
+class Sandbox:
+    """The bot, the emulator and the virtual clock, started and stopped together."""
+
+    def __init__(self, settings: Settings, *, at: datetime | None = None, language_code: str = "zh-hans") -> None:
+        self.clock = VirtualClock(at or datetime.now(UTC))
+        self.emulator = BotApiEmulator(now=self.clock.now)
+        admin_settings = settings.model_copy(update={"admins": (*settings.admins, ADMIN_ID)})
+        self.settings = admin_settings
+        self.app: App = build_application(
+            admin_settings,
+            clock=self.clock,
+            bot_kwargs=build_bot_kwargs(self.emulator),
+            with_updater=False,
+        )
+        self.language_code = language_code
+        self.role = Role("public")
+        self._users: dict[int, Role] = {}
+        self._printed = 0
+
+    async def start(self) -> None:
+        await self.app.initialize()
+        if self.app.post_init is not None:
+            await self.app.post_init(self.app)
+        await self.app.start()
+
+    async def stop(self) -> None:
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+        if self.app.post_shutdown is not None:
+            await self.app.post_shutdown(self.app)
+
+    async def __aenter__(self) -> Sandbox:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def deps(self) -> Any:
+        return self.app.bot_data
+
+    async def load_demo(self) -> int:
+        """Load the demo items into an empty database; returns how many items it loaded (0 if not empty)."""
+        async with self.deps.sessionmaker() as session:
+            if await session.scalar(select(func.count()).select_from(Proposal)):
+                return 0
+        return await load_demo(
+            self.deps.sessionmaker,
+            calendar=self.deps.calendar,
+            profile=self.settings.profile,
+            today=self.clock.now().astimezone(self.settings.tz).date(),
+            tz=self.settings.tz,
+        )
+
+    async def use(self, role: Role | str) -> SandboxUser:
+        """Act as `role` from now on; deputies and unit staff act as already-bound accounts."""
+        role = Role.parse(role) if isinstance(role, str) else role
+        self.role = role
+        user = self.emulator.add_user(
+            user_id=role.user_id,
+            first_name=role.name or ("管理员" if role.kind == "admin" else "访客"),
+            language_code=self.language_code,
+            label=role.label,
+        )
+        self._users[role.user_id] = role
+        if role.kind in {"deputy", "unit"} and role.name:
+            await self._bind(role)
+        return user
+
+    async def _bind(self, role: Role) -> None:
+        now = self.clock.now()
+        async with self.deps.sessionmaker.begin() as session:
+            deputy_id = unit_id = None
+            if role.kind == "deputy":
+                deputy = await find_deputy(session, name=role.name or "")
+                deputy_id = deputy.id if deputy else None
+            else:
+                unit = await find_unit(session, name=role.name or "") or await get_or_create_unit(
+                    session, role.name or ""
+                )
+                unit_id = unit.id
+            await bind_account(
+                session,
+                telegram_id=role.user_id,
+                chat_id=role.user_id,
+                role=role.kind,
+                now=now,
+                deputy_id=deputy_id,
+                unit_id=unit_id,
+                display_name=role.name or "",
+            )
+
+    def _user(self) -> SandboxUser:
+        user = self.emulator.find_user(self.role.label)
+        if user is None:
+            raise RuntimeError("call use() before sending")
+        return user
+
+    async def feed(self, update: dict[str, Any]) -> list[SentMessage]:
+        """Process one update to completion and return the messages the bot sent meanwhile."""
+        before = len(self.emulator.sent)
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+        return list(self.emulator.sent[before:])
+
+    async def say(self, text: str) -> list[SentMessage]:
+        return await self.feed(self.emulator.message_update(self._user(), text))
+
+    async def upload(self, path: Path, caption: str | None = None) -> list[SentMessage]:
+        update = self.emulator.document_update(self._user(), path.name, path.read_bytes(), caption)
+        return await self.feed(update)
+
+    async def press(self, label: str) -> list[SentMessage]:
+        """Press the button `label` on the newest bot message to the current user that has it."""
+        user = self._user()
+        for message in reversed(self.emulator.messages_to(user.chat_id)):
+            for row in message.buttons:
+                for button in row:
+                    if button.label == label and button.callback_data:
+                        return await self.feed(
+                            self.emulator.callback_update(user, message.message_id, button.callback_data)
+                        )
+        raise LookupError(f"no button {label!r} on the bot's recent messages")
+
+    async def advance(self, delta: timedelta) -> list[SentMessage]:
+        """Move the virtual clock; later the scheduler runs every job and push that falls due."""
+        before = len(self.emulator.sent)
+        self.clock.advance(delta)
+        return list(self.emulator.sent[before:])
+
+    def who(self, chat_id: int) -> str:
+        role = self._users.get(chat_id)
+        return role.label if role else str(chat_id)
+
+    def format(self, message: SentMessage) -> str:
+        """One printed block per message: `[to <who> @ <time>] <text>`, then its buttons as `[label]`."""
+        at = message.date.astimezone(self.settings.tz).strftime("%Y-%m-%d %H:%M")
+        head = f"[to {self.who(message.chat_id)} @ {at}]"
+        if message.kind == "document":
+            body = f"[document {message.filename}] {message.caption or ''}".rstrip()
+        elif message.kind == "photo":
+            body = f"[photo {message.filename}] {message.caption or ''}".rstrip()
+        else:
+            body = message.text
+        lines = [f"{head} {body}"]
+        lines += [" ".join(f"[{b.label}]" for b in row) for row in message.buttons]
+        return "\n".join(lines)

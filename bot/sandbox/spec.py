@@ -1,0 +1,316 @@
+"""The Telegram Bot API as data: which methods exist, which parameters they take, which fields objects carry.
+
+The sandbox emulator holds every request and every reply to this spec, so the bot is tested against what real
+Telegram accepts rather than against what the emulator happens to tolerate. The data (``spec/api.min.json``)
+is loaded lazily, once per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+__all__ = [
+    "BotApiSpec",
+    "FieldSpec",
+    "MethodSpec",
+    "SpecViolation",
+    "TypeSpec",
+]
+
+_SCALARS = frozenset({"String", "Integer", "Float", "Boolean", "True"})
+_ARRAY_PREFIX = "Array of "
+_ATTACH_PREFIX = "attach://"
+# How deep check_object follows nested objects; deep enough for Update.callback_query.message.chat.
+_MAX_DEPTH = 6
+
+
+class SpecViolation(ValueError):
+    """A request that real Telegram would reject as malformed (unknown method, missing or unknown parameter)."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One parameter of a method or one field of an object type."""
+
+    name: str
+    types: tuple[str, ...]
+    required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MethodSpec:
+    """A Bot API method: its canonical (camelCase) name, its parameters and what it returns."""
+
+    name: str
+    fields: Mapping[str, FieldSpec]
+    returns: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TypeSpec:
+    """A Bot API object type. Abstract types (``MaybeInaccessibleMessage``, ``BotCommandScope``) list subtypes."""
+
+    name: str
+    fields: Mapping[str, FieldSpec]
+    subtypes: tuple[str, ...]
+
+
+def _fields(raw: Sequence[Mapping[str, Any]]) -> dict[str, FieldSpec]:
+    return {
+        str(f["name"]): FieldSpec(str(f["name"]), tuple(str(t) for t in f["types"]), bool(f["required"])) for f in raw
+    }
+
+
+@functools.cache
+def _load_raw() -> Mapping[str, Any]:
+    text = resources.files("bot.sandbox").joinpath("spec", "api.min.json").read_text(encoding="utf-8")
+    data: Mapping[str, Any] = json.loads(text)
+    return data
+
+
+class BotApiSpec:
+    """Validates Bot API requests and objects against the official spec."""
+
+    __slots__ = ("_methods", "_types", "version")
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        raw = _load_raw() if data is None else data
+        self.version: str = str(raw.get("version", "unknown"))
+        self._methods: dict[str, MethodSpec] = {
+            name.lower(): MethodSpec(
+                name=name,
+                fields=_fields(m.get("fields", [])),
+                returns=tuple(str(r) for r in m.get("returns", [])),
+            )
+            for name, m in raw["methods"].items()
+        }
+        self._types: dict[str, TypeSpec] = {
+            name: TypeSpec(
+                name=name,
+                fields=_fields(t.get("fields", [])),
+                subtypes=tuple(str(s) for s in t.get("subtypes", [])),
+            )
+            for name, t in raw["types"].items()
+        }
+
+    @classmethod
+    @functools.cache
+    def default(cls) -> BotApiSpec:
+        """The spec shipped with the sandbox, parsed once per process."""
+        return cls()
+
+    # ---- look-ups -------------------------------------------------------------------------------------------
+
+    def find_method(self, name: str) -> MethodSpec | None:
+        """The method called ``name`` (Telegram method names are case-insensitive), or None."""
+        return self._methods.get(name.lower())
+
+    def method(self, name: str) -> MethodSpec:
+        """The method called ``name``; raises SpecViolation when the Bot API has no such method."""
+        found = self.find_method(name)
+        if found is None:
+            raise SpecViolation(f"unknown method {name!r}")
+        return found
+
+    def find_type(self, name: str) -> TypeSpec | None:
+        """The object type called ``name`` (case-sensitive, as in the spec), or None."""
+        return self._types.get(name)
+
+    # ---- requests -------------------------------------------------------------------------------------------
+
+    def check_request(
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        files: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Raise SpecViolation for an unknown method, a missing required parameter or an unknown parameter.
+
+        ``files`` are the multipart uploads. An upload counts as the parameter of the same name (PTB sends a
+        single file that way), and an ``attach://name`` value must name an upload. Parameter values are also
+        checked against their declared types, and object values against the required fields of their type.
+        """
+        spec = self.method(method)
+        uploads = files or {}
+        for name in params:
+            if name not in spec.fields:
+                raise SpecViolation(f"unknown parameter {name!r} for method {spec.name}")
+        for name in uploads:
+            if name not in spec.fields and not any(
+                isinstance(v, str) and v == _ATTACH_PREFIX + name for v in params.values()
+            ):
+                raise SpecViolation(f"unexpected upload {name!r} for method {spec.name}")
+        for field in spec.fields.values():
+            present = field.name in params or field.name in uploads
+            if field.required and not present:
+                raise SpecViolation(f"parameter {field.name!r} is required for method {spec.name}")
+            if field.name in params:
+                problems = self._check_value(field.types, params[field.name], field.name, 0, uploads, True)
+                if problems:
+                    raise SpecViolation(f"{spec.name}: {problems[0]}")
+
+    def decode_form(self, method: str, form: Mapping[str, str]) -> dict[str, Any]:
+        """Turn form-encoded values back into JSON values, guided by the declared parameter types.
+
+        PTB (like Telegram's own docs suggest) sends strings as they are and every other value JSON-encoded,
+        so ``"123"`` is an Integer for ``chat_id`` but stays a String for ``text``.
+        """
+        spec = self.find_method(method)
+        decoded: dict[str, Any] = {}
+        for name, raw in form.items():
+            field = spec.fields.get(name) if spec is not None else None
+            decoded[name] = _decode_form_value(raw, field.types if field is not None else ())
+        return decoded
+
+    # ---- objects --------------------------------------------------------------------------------------------
+
+    def check_object(self, type_name: str, obj: Any) -> list[str]:
+        """Problems with ``obj`` as an instance of ``type_name``: missing required fields, unknown fields and
+        values of the wrong type, followed into nested objects (Message.chat, Update.message, ...).
+
+        An empty list means the object is spec-valid.
+        """
+        return self._check_object(type_name, obj, type_name, 0, {}, False)
+
+    def check_result(self, method: str, result: Any) -> list[str]:
+        """Problems with ``result`` as the return value of ``method`` (any of its declared return types)."""
+        spec = self.method(method)
+        return self._check_value(spec.returns, result, f"{spec.name}()", 0, {}, False)
+
+    def _check_object(
+        self,
+        type_name: str,
+        obj: Any,
+        path: str,
+        depth: int,
+        uploads: Mapping[str, Any],
+        lenient: bool,
+    ) -> list[str]:
+        spec = self._types.get(type_name)
+        if spec is None:
+            return [f"{path}: unknown type {type_name}"]
+        if type_name == "InputFile":
+            return _check_input_file(obj, path, uploads)
+        if spec.subtypes:
+            # An abstract type: the object is valid if it is valid as one of the concrete types.
+            return self._best_of(spec.subtypes, obj, path, depth, uploads, lenient)
+        if not isinstance(obj, Mapping):
+            return [f"{path}: expected {type_name} object, got {type(obj).__name__}"]
+        problems: list[str] = []
+        for field in spec.fields.values():
+            if field.required and field.name not in obj:
+                problems.append(f"{path}.{field.name}: missing required field of {type_name}")
+        for key, value in obj.items():
+            declared = spec.fields.get(key)
+            if declared is None:
+                # Telegram ignores unknown fields in objects it receives; in objects it sends they are a bug.
+                if not lenient:
+                    problems.append(f"{path}.{key}: unknown field of {type_name}")
+                continue
+            if depth < _MAX_DEPTH:
+                problems.extend(self._check_value(declared.types, value, f"{path}.{key}", depth + 1, uploads, lenient))
+        return problems
+
+    def _best_of(
+        self,
+        type_names: Sequence[str],
+        obj: Any,
+        path: str,
+        depth: int,
+        uploads: Mapping[str, Any],
+        lenient: bool,
+    ) -> list[str]:
+        best: list[str] | None = None
+        for name in type_names:
+            problems = self._check_value((name,), obj, path, depth, uploads, lenient)
+            if not problems:
+                return []
+            if best is None or len(problems) < len(best):
+                best = problems
+        return best or []
+
+    def _check_value(
+        self,
+        types: Sequence[str],
+        value: Any,
+        path: str,
+        depth: int,
+        uploads: Mapping[str, Any],
+        lenient: bool,
+    ) -> list[str]:
+        if len(types) > 1:
+            return self._best_of(types, value, path, depth, uploads, lenient)
+        if not types:
+            return []
+        type_name = types[0]
+        if type_name.startswith(_ARRAY_PREFIX):
+            if not isinstance(value, list | tuple):
+                return [f"{path}: expected {type_name}, got {type(value).__name__}"]
+            inner = (type_name.removeprefix(_ARRAY_PREFIX),)
+            problems: list[str] = []
+            for i, item in enumerate(value):
+                problems.extend(self._check_value(inner, item, f"{path}[{i}]", depth, uploads, lenient))
+            return problems
+        if type_name in _SCALARS:
+            return [] if _scalar_matches(type_name, value) else [f"{path}: expected {type_name}, got {value!r}"]
+        return self._check_object(type_name, value, path, depth, uploads, lenient)
+
+
+def _scalar_matches(type_name: str, value: Any) -> bool:
+    match type_name:
+        case "String":
+            return isinstance(value, str)
+        case "Integer":
+            return isinstance(value, int) and not isinstance(value, bool)
+        case "Float":
+            return isinstance(value, int | float) and not isinstance(value, bool)
+        case "Boolean":
+            return isinstance(value, bool)
+        case "True":
+            return value is True
+    return False
+
+
+def _check_input_file(value: Any, path: str, uploads: Mapping[str, Any]) -> list[str]:
+    if not isinstance(value, str):
+        return [f"{path}: expected InputFile (an upload or attach:// reference), got {type(value).__name__}"]
+    if value.startswith(_ATTACH_PREFIX) and value.removeprefix(_ATTACH_PREFIX) not in uploads:
+        return [f"{path}: {value} names no uploaded file"]
+    if not value.startswith(_ATTACH_PREFIX):
+        return [f"{path}: expected InputFile (an upload or attach:// reference), got a string"]
+    return []
+
+
+def _decode_form_value(raw: str, types: Sequence[str]) -> Any:
+    if types and all(t == "String" for t in types):
+        return raw
+    if "InputFile" in types and ("String" in types or raw.startswith(_ATTACH_PREFIX)):
+        return raw
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return raw
+    if "String" in types and not _json_kind_fits(types, value):
+        return raw
+    return value
+
+
+def _json_kind_fits(types: Sequence[str], value: Any) -> bool:
+    """Whether a JSON-decoded value plausibly has one of the non-String declared types."""
+    for t in types:
+        if t in _SCALARS and t != "String" and _scalar_matches(t, value):
+            return True
+        if t.startswith(_ARRAY_PREFIX) and isinstance(value, list):
+            return True
+        if t not in _SCALARS and not t.startswith(_ARRAY_PREFIX) and isinstance(value, dict):
+            return True
+    return False

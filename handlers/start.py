@@ -1,0 +1,40 @@
+"""`/start` (with deep links), `/help`, and the answer to text that is not a command or a number."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from telegram import Update
+
+from bot.context import Context
+from bot.i18n import t
+from bot.render import Rendered
+from handlers.audience import lang_of
+from handlers.status import look_up, send
+
+DEEP_LINK_ITEM = re.compile(r"^p_(?P<term>\d{1,3})-(?P<sitting>\d{1,2})_(?P<number>\d{1,12})$")
+
+
+async def start_command(update: Update, context: Context) -> None:
+    lang = lang_of(update)
+    payload = (context.args or [""])[0]
+    match = DEEP_LINK_ITEM.match(payload)
+    if match:
+        await look_up(update, context, f"{match['term']}-{match['sitting']}-{match['number']}")
+        return
+    user = update.effective_user
+    name = html.escape(user.first_name) if user else ""
+    await send(update, Rendered(t(lang, "welcome", name=name)))
+
+
+async def help_command(update: Update, context: Context) -> None:
+    await send(update, Rendered(t(lang_of(update), "help")))
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    await send(update, Rendered(t(lang_of(update), "error.unknown_command")))
+
+
+async def other_text(update: Update, context: Context) -> None:
+    await send(update, Rendered(t(lang_of(update), "error.text_fallback")))

@@ -1,0 +1,159 @@
+"""`/status`, bare numbers, and the status card's buttons (choose session, timeline, full reply)."""
+
+from __future__ import annotations
+
+import html
+import io
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+
+from bot.context import Context
+from bot.i18n import t
+from bot.lookup import parse_lookup
+from bot.render import (
+    Rendered,
+    TimelineEntry,
+    Viewer,
+    can_see_private,
+    needs_viewer,
+    render_card,
+    render_choices,
+    render_timeline,
+    split_message,
+)
+from handlers.audience import lang_of, viewer_of
+from storage.proposals import list_events
+from storage.replies import find_current_reply
+
+INLINE_REPLY_LIMIT = 1500  # longer letters go as a document, as printed
+
+
+def keyboard(rendered: Rendered) -> InlineKeyboardMarkup | None:
+    if not rendered.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rendered.buttons]
+    )
+
+
+async def send(update: Update, rendered: Rendered) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    chunks = split_message(rendered.html)
+    for i, chunk in enumerate(chunks):
+        markup = keyboard(rendered) if i == len(chunks) - 1 else None
+        await message.reply_text(chunk, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def _card_view(update: Update, context: Context, card: dict[str, Any]) -> Rendered:
+    deps = context.bot_data
+    viewer = await viewer_of(update, context) if needs_viewer(card) else Viewer()
+    today = deps.clock.now().astimezone(deps.settings.tz).date()
+    return render_card(card, today=today, lang=lang_of(update), viewer=viewer, calendar=deps.calendar)
+
+
+async def look_up(update: Update, context: Context, text: str) -> None:
+    """Answer a look-up: a card, a choice of sessions, or a clear message."""
+    lang = lang_of(update)
+    lookup = parse_lookup(text)
+    if lookup is None:
+        await send(update, Rendered(t(lang, "status.malformed", text=html.escape(text[:40]))))
+        return
+    cards = await context.bot_data.cards.find(lookup.number_key, term=lookup.term, sitting=lookup.sitting)
+    if not cards:
+        if lookup.term is not None:
+            message = t(lang, "status.unknown_session", term=lookup.term, sitting=lookup.sitting, number=lookup.number)
+        else:
+            message = t(lang, "status.unknown", number=html.escape(lookup.number))
+        await send(update, Rendered(message))
+    elif len(cards) == 1:
+        await send(update, await _card_view(update, context, cards[0]))
+    else:
+        cards.sort(key=lambda c: (c["session"]["term"], c["session"]["sitting"], c["session"]["region"]), reverse=True)
+        await send(update, render_choices(cards, number=lookup.number, lang=lang))
+
+
+async def status_command(update: Update, context: Context) -> None:
+    text = " ".join(context.args or []).strip()
+    if not text:
+        await send(update, Rendered(t(lang_of(update), "status.usage")))
+        return
+    await look_up(update, context, text)
+
+
+async def bare_number(update: Update, context: Context) -> None:
+    message = update.effective_message
+    if message is not None and message.text:
+        await look_up(update, context, message.text)
+
+
+async def _card_or_gone(update: Update, context: Context, proposal_id: int) -> dict[str, Any] | None:
+    card = await context.bot_data.cards.by_id(proposal_id)
+    if card is None:
+        await send(update, Rendered(t(lang_of(update), "status.gone")))
+    return card
+
+
+async def card_button(update: Update, context: Context) -> None:
+    """`card:<id>`: the card chosen among several sessions."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    await query.answer()
+    card = await _card_or_gone(update, context, int(query.data.split(":", 1)[1]))
+    if card is not None:
+        await send(update, await _card_view(update, context, card))
+
+
+async def timeline_button(update: Update, context: Context) -> None:
+    """`tl:<id>`: the item's event log."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    await query.answer()
+    proposal_id = int(query.data.split(":", 1)[1])
+    card = await _card_or_gone(update, context, proposal_id)
+    if card is None:
+        return
+    deps = context.bot_data
+    async with deps.sessionmaker() as session:
+        events = await list_events(session, proposal_id=proposal_id)
+    entries = [TimelineEntry(e.at, e.action, e.before_state, e.after_state, e.detail or {}) for e in events]
+    await send(update, render_timeline(card["number"], entries, lang=lang_of(update), tz=deps.settings.tz))
+
+
+async def full_reply_button(update: Update, context: Context) -> None:
+    """`full:<id>`: the reply letter's text, inline when short, as a document when long."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    await query.answer()
+    lang = lang_of(update)
+    proposal_id = int(query.data.split(":", 1)[1])
+    card = await _card_or_gone(update, context, proposal_id)
+    if card is None:
+        return
+    deps = context.bot_data
+    async with deps.sessionmaker() as session:
+        reply = await find_current_reply(session, proposal_id=proposal_id, with_file=True)
+    if reply is None:
+        await send(update, Rendered(t(lang, "reply.none")))
+        return
+    private = reply.public is False or not card.get("public", True)
+    if private and not can_see_private(card, await viewer_of(update, context)):
+        await send(update, Rendered(t(lang, "reply.withheld")))
+        return
+    message = update.effective_message
+    if message is None:
+        return
+    if len(reply.body) <= INLINE_REPLY_LIMIT:
+        await send(update, Rendered(html.escape(reply.body)))
+        return
+    name = reply.file_name or f"reply-{card['number']}.txt"
+    data = reply.file_data if reply.file_data else reply.body.encode("utf-8")
+    await message.reply_document(
+        document=io.BytesIO(data), filename=name, caption=t(lang, "reply.full_caption", number=card["number"])
+    )
