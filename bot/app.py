@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import logging
 from typing import Any
 
@@ -115,6 +116,8 @@ def build_application(
     rate_limit: bool = False,
 ) -> App:
     """Build the bot. `bot_kwargs` (token, base_url, request, …) point it at the sandbox emulator."""
+    # PTB 22 deprecates integer retry_after; opt in to timedelta values so a 429 raises no warning.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     builder: Any = ApplicationBuilder().context_types(ContextTypes(context=CallbackContext, bot_data=BotData))
     kwargs = dict(bot_kwargs or {})
     builder = builder.token(kwargs.pop("token", None) or settings.token_value or SANDBOX_TOKEN)

@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from storage.engine import create_engine, create_sessionmaker
 from storage.migrate import upgrade
 
+# PTB warns on every RetryAfter unless timedelta retry_after values are opted in; we opt in everywhere.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED_LETTER = FIXTURES / "000_22e5c766df40d68a.txt"
 PG_HOST = os.environ.get("PROPOSAL_BOT_TEST_PG_HOST", "127.0.0.1")
