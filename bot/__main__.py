@@ -132,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet = args.command in {"sandbox", "run"} and settings.token_value is None
     if quiet or args.command == "sandbox":
         logging.getLogger("telegram").setLevel(logging.WARNING)
-    for noisy in ("httpx", "jieba", "apscheduler"):
+    for noisy in ("httpx", "jieba", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     command: str = args.command
     if command == "deadline":

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 import logging
+import os
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeDefault
@@ -27,6 +27,16 @@ from bot.lookup import looks_like_number
 from bot.text import Tokenizer, default_userdict
 from config.settings import Settings
 from handlers.errors import on_error
+from handlers.follows import (
+    UNFOLLOW_WORDS,
+    follow_button,
+    follow_command,
+    following_command,
+    unfollow_button,
+    unfollow_command,
+    unfollow_reply,
+)
+from handlers.identities import bind_command, unbind_command
 from handlers.start import help_command, other_text, start_command, unknown_command
 from handlers.status import bare_number, card_button, full_reply_button, status_command, timeline_button
 from storage.calendar import load_overrides
@@ -37,7 +47,7 @@ from storage.migrate import check_current, upgrade
 logger = logging.getLogger(__name__)
 
 SANDBOX_TOKEN = "123456789:SANDBOX-sandbox-sandbox-sandbox"
-COMMANDS = ("start", "help", "status")
+COMMANDS = ("start", "help", "status", "follow", "unfollow", "following", "unbind", "bind")
 
 
 class NumberFilter(filters.MessageFilter):
@@ -52,7 +62,15 @@ def register_handlers(app: App) -> None:
     app.add_handler(CommandHandler("start", start_command))
     app.add_handler(CommandHandler("help", help_command))
     app.add_handler(CommandHandler("status", status_command))
+    app.add_handler(CommandHandler("follow", follow_command))
+    app.add_handler(CommandHandler("unfollow", unfollow_command))
+    app.add_handler(CommandHandler("following", following_command))
+    app.add_handler(CommandHandler("bind", bind_command))
+    app.add_handler(CommandHandler("unbind", unbind_command))
     app.add_handler(CallbackQueryHandler(card_button, pattern=r"^card:\d+$"))
+    app.add_handler(CallbackQueryHandler(follow_button, pattern=r"^fo:\d+$"))
+    app.add_handler(CallbackQueryHandler(unfollow_button, pattern=r"^uf:(item|unit|keyword|session):.+$"))
+    app.add_handler(MessageHandler(filters.REPLY & filters.Regex(UNFOLLOW_WORDS), unfollow_reply))
     app.add_handler(CallbackQueryHandler(timeline_button, pattern=r"^tl:\d+$"))
     app.add_handler(CallbackQueryHandler(full_reply_button, pattern=r"^full:\d+$"))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & NumberFilter(), bare_number))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -29,6 +30,8 @@ class BotData:
     def __init__(self) -> None:
         self.tokenizer_ready = None
         self.admins: frozenset[int] = frozenset()
+        # wrong /start bind_ codes per Telegram user (monotonic times), for rate limiting
+        self.bind_failures: dict[int, deque[float]] = {}
 
     async def tokenizer_loaded(self) -> Tokenizer:
         """The tokenizer, waiting for its background initialization if it is still running."""

@@ -176,7 +176,7 @@ def render_card(
             show_full = bool(reply.get("has_text"))
     if warning:
         lines.append(warning)
-    row = [Button(t(lang, "button.timeline"), f"tl:{card['id']}")]
+    row = [Button(t(lang, "button.follow"), f"fo:{card['id']}"), Button(t(lang, "button.timeline"), f"tl:{card['id']}")]
     if show_full:
         row.append(Button(t(lang, "button.full_reply"), f"full:{card['id']}"))
     return Rendered("\n".join(lines), (tuple(row),))

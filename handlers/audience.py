@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from bot.context import Context
 from bot.i18n import Lang, pick_language
 from bot.render import Viewer
-from storage.accounts import find_account
+from storage.accounts import ensure_account, find_account
+from storage.models import Account
 
 
 def lang_of(update: Update) -> Lang:
@@ -28,3 +30,23 @@ async def viewer_of(update: Update, context: Context) -> Viewer:
     if account is None or not account.active:
         return Viewer()
     return Viewer(role=account.role, deputy_id=account.deputy_id, unit_id=account.unit_id)
+
+
+async def is_admin(update: Update, context: Context) -> bool:
+    """Admins are listed in settings (PROPOSAL_BOT_ADMINS) or bound as admin in the database."""
+    return (await viewer_of(update, context)).role == "admin"
+
+
+async def current_account(update: Update, context: Context, session: AsyncSession) -> Account | None:
+    """The sender's account inside the caller's transaction, created as `public` on first contact."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return None
+    return await ensure_account(
+        session,
+        telegram_id=user.id,
+        chat_id=chat.id,
+        now=context.bot_data.clock.now(),
+        display_name=user.full_name,
+        language=user.language_code,
+    )

@@ -11,6 +11,7 @@ from bot.context import Context
 from bot.i18n import t
 from bot.render import Rendered
 from handlers.audience import lang_of
+from handlers.identities import redeem
 from handlers.status import look_up, send
 
 DEEP_LINK_ITEM = re.compile(r"^p_(?P<term>\d{1,3})-(?P<sitting>\d{1,2})_(?P<number>\d{1,12})$")
@@ -19,6 +20,9 @@ DEEP_LINK_ITEM = re.compile(r"^p_(?P<term>\d{1,3})-(?P<sitting>\d{1,2})_(?P<numb
 async def start_command(update: Update, context: Context) -> None:
     lang = lang_of(update)
     payload = (context.args or [""])[0]
+    if payload.startswith("bind_"):
+        await redeem(update, context, payload.removeprefix("bind_"))
+        return
     match = DEEP_LINK_ITEM.match(payload)
     if match:
         await look_up(update, context, f"{match['term']}-{match['sitting']}-{match['number']}")

@@ -293,3 +293,19 @@ class StatusCard(Base):
     term: Mapped[int] = mapped_column(Integer)
     sitting: Mapped[int] = mapped_column(Integer)
     payload: Mapped[str] = mapped_column(Text)  # JSON text, read as-is on the hot path
+
+
+class BindCode(Base):
+    """A one-time binding link (`/start bind_<code>`) that makes a Telegram account a deputy or unit staff."""
+
+    __tablename__ = "bind_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the code, never the code
+    role: Mapped[str] = mapped_column(String(8))  # deputy | unit
+    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("deputies.id", ondelete="CASCADE"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by: Mapped[int | None] = mapped_column(BigInteger)

@@ -236,7 +236,12 @@ async def upsert_proposal(
 ) -> UpsertResult:
     """Create the item or bring it in line with the record. Re-importing the same record changes nothing."""
     db_session = await get_or_create_session(session, record.session)
-    proposal = await find_proposal(session, key=record.session, number=record.number)
+    # match on the number's key so that `18` in a file updates the stored `018` instead of duplicating it
+    proposal = await session.scalar(
+        select(Proposal)
+        .where(Proposal.session_id == db_session.id, Proposal.number_key == record.number_key)
+        .options(*_load_full())
+    )
     if proposal is None:
         proposal = Proposal(
             session_id=db_session.id,
@@ -353,3 +358,18 @@ async def restart_clock(
     await add_event(session, proposal_id=proposal_id, event=event)
     await session.flush()
     await refresh_card(session, proposal_id=proposal_id)
+
+
+async def latest_session(session: AsyncSession) -> Session | None:
+    """The most recent session (highest term, then sitting) that has items."""
+    return await session.scalar(
+        select(Session).order_by(Session.term.desc(), Session.sitting.desc(), Session.id.desc()).limit(1)
+    )
+
+
+async def get_session(session: AsyncSession, *, session_id: int) -> Session | None:
+    return await session.get(Session, session_id)
+
+
+async def get_unit(session: AsyncSession, *, unit_id: int) -> Unit | None:
+    return await session.get(Unit, unit_id)

@@ -18,6 +18,7 @@ from storage.proposals import (
     SessionKey,
     UpsertOutcome,
     export_rows,
+    extend_due,
     get_proposal,
     list_events,
     set_state,
@@ -179,3 +180,34 @@ async def test_export_rows_lists_import_columns(sessionmaker: async_sessionmaker
     assert rows[0]["co_signers"] == ["李明", "王芳"]
     assert rows[0]["lead_unit"] == "长宁区科学技术委员会"
     assert rows[0]["assigned_on"] == date(2024, 1, 29)
+
+
+async def test_upsert_unpadded_number_updates_padded_item(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """`18` in a later file is the same item as the stored `018`: no duplicate."""
+    async with sessionmaker.begin() as s:
+        first = await upsert_proposal(s, _record(), now=NOW, initial_state="assigned")
+    async with sessionmaker.begin() as s:
+        again = await upsert_proposal(s, _record(number="18", title="改过的标题"), now=NOW, initial_state="assigned")
+    assert again.proposal_id == first.proposal_id
+    assert again.outcome is UpsertOutcome.UPDATED
+    async with sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Proposal)) == 1
+
+
+async def test_upsert_after_extension_is_unchanged(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """An approved extension moves due_on; re-importing the original record must not undo or re-report it."""
+    async with sessionmaker.begin() as s:
+        pid = (await upsert_proposal(s, _record(), now=NOW, initial_state="assigned")).proposal_id
+        await extend_due(
+            s,
+            proposal_id=pid,
+            due_on=date(2024, 7, 29),
+            event=EventRecord(action="extend", before="assigned", after="assigned", at=NOW),
+        )
+    async with sessionmaker.begin() as s:
+        result = await upsert_proposal(s, _record(), now=NOW, initial_state="assigned")
+    assert result.outcome is UpsertOutcome.UNCHANGED
+    async with sessionmaker() as s:
+        p = await get_proposal(s, proposal_id=pid)
+    lead = next(a for a in p.assignments if a.role == "lead")
+    assert (lead.due_on, lead.original_due_on) == (date(2024, 7, 29), date(2024, 4, 29))

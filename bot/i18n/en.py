@@ -11,7 +11,11 @@ MESSAGES: dict[str, str] = {
         "<b>Commands</b>\n"
         "/status &lt;number&gt; — where an item stands (or just send the number: 018, 第018号, 17-5-018)\n"
         "/start — welcome\n"
-        "/help — this help\n\n"
+        "/help — this help\n"
+        "/follow 018 | unit NAME | keyword WORDS | session — hear when it moves\n"
+        "/unfollow … — stop following; /following — what you follow\n"
+        "/unbind — remove your deputy/unit binding\n"
+        "Admins: /bind deputy:NAME | unit:NAME — a one-time binding link\n\n"
         "Leading zeros are optional. When a number exists in several sittings, you choose one."
     ),
     "cmd.start": "Start",
@@ -92,3 +96,42 @@ MESSAGES: dict[str, str] = {
     "rating.基本满意": "mostly satisfied",
     "rating.不满意": "dissatisfied",
 }
+
+MESSAGES.update(
+    {
+        "cmd.bind": "Make a binding link for a deputy or a unit (admins)",
+        "cmd.unbind": "Remove this account's deputy/unit binding",
+        "cmd.follow": "Follow: /follow 018 | unit NAME | keyword WORDS | session",
+        "cmd.unfollow": "Stop following",
+        "cmd.following": "What I follow",
+        "auth.admin_only": "Only admins can use {command}.",
+        "bind.usage": "Usage: <code>/bind deputy:NAME</code> or <code>/bind unit:UNIT NAME</code>",
+        "bind.link": "A one-time binding link for the {role} “{name}”, valid for {days} days and usable once:\n{link}",
+        "bind.role.deputy": "deputy",
+        "bind.role.unit": "handling unit",
+        "bind.done.deputy": "Bound: you are now deputy “{name}”. You will hear when your items move. Send /unbind to undo.",
+        "bind.done.unit": "Bound: you are now staff of “{name}” and will get deadline reminders on working days. Send /unbind to undo.",
+        "bind.unknown": "This binding link is not valid. Ask the liaison office for a new one.",
+        "bind.used": "This binding link has already been used. Ask the liaison office for a new one.",
+        "bind.expired": "This binding link has expired (links last 7 days). Ask the liaison office for a new one.",
+        "bind.too_many": "Too many attempts. Try again in {minutes} minutes.",
+        "unbind.done": "Unbound. You can still look up public items.",
+        "unbind.none": "This account is not bound to a deputy or a unit.",
+        "follow.usage": "Usage: <code>/follow 018</code>, <code>/follow unit UNIT NAME</code>, <code>/follow keyword WORDS</code> or <code>/follow session</code>",
+        "unfollow.usage": "Usage: <code>/unfollow 018</code>, <code>/unfollow unit NAME</code>, <code>/unfollow keyword WORDS</code> or <code>/unfollow session</code>; or use the buttons in /following.",
+        "follow.done": "You now follow {target}. You will hear when it moves.",
+        "follow.already": "You already follow {target}.",
+        "unfollow.done": "You no longer follow {target}.",
+        "unfollow.none": "You do not follow {target}.",
+        "follow.none": "You follow nothing yet. Send <code>/follow 018</code> to follow an item.",
+        "follow.list": "<b>What you follow</b> (press to stop following):",
+        "follow.target.item": "No. {number} ({session})",
+        "follow.target.unit": "the unit “{name}”",
+        "follow.target.keyword": "the keyword “{name}”",
+        "follow.target.session": "every item of {session}",
+        "follow.no_session": "There is no session data yet.",
+        "follow.unknown_unit": "No handling unit is called “{name}”.",
+        "button.follow": "⭐ Follow",
+        "button.unfollow": "Unfollow {target}",
+    }
+)

@@ -12,7 +12,11 @@ MESSAGES: dict[str, str] = {
         "<b>可用命令</b>\n"
         "/status &lt;编号&gt; — 查看办理状态（也可直接发送编号，如 018、第018号、17-5-018）\n"
         "/start — 欢迎与说明\n"
-        "/help — 本帮助\n\n"
+        "/help — 本帮助\n"
+        "/follow 018 | unit 单位 | keyword 关键词 | session — 关注，有进展时通知您\n"
+        "/unfollow … — 取消关注；/following — 我的关注\n"
+        "/unbind — 解除代表/承办单位绑定\n"
+        "管理员：/bind deputy:姓名 | unit:单位 — 生成一次性绑定链接\n\n"
         "编号可带或不带前导零；同一编号在多个会次出现时，会请您选择会次。"
     ),
     "cmd.start": "开始使用",
@@ -93,3 +97,42 @@ MESSAGES: dict[str, str] = {
     "rating.基本满意": "基本满意",
     "rating.不满意": "不满意",
 }
+
+MESSAGES.update(
+    {
+        "cmd.bind": "生成代表或承办单位的绑定链接（管理员）",
+        "cmd.unbind": "解除本账号的代表/单位绑定",
+        "cmd.follow": "关注：/follow 018 | unit 单位名 | keyword 关键词 | session",
+        "cmd.unfollow": "取消关注",
+        "cmd.following": "我的关注",
+        "auth.admin_only": "只有管理员可以使用 {command}。",
+        "bind.usage": "用法：<code>/bind deputy:姓名</code> 或 <code>/bind unit:单位名称</code>",
+        "bind.link": "已为{role}“{name}”生成一次性绑定链接，{days} 天内有效，只能使用一次：\n{link}",
+        "bind.role.deputy": "代表",
+        "bind.role.unit": "承办单位",
+        "bind.done.deputy": "绑定成功：您现在是代表“{name}”。您关注的建议有进展时会收到提醒。发送 /unbind 可解除绑定。",
+        "bind.done.unit": "绑定成功：您现在是“{name}”的承办人员，将在工作日收到答复期限提醒。发送 /unbind 可解除绑定。",
+        "bind.unknown": "绑定链接无效。请向代表工作机构索取新的链接。",
+        "bind.used": "该绑定链接已被使用过。请向代表工作机构索取新的链接。",
+        "bind.expired": "该绑定链接已过期（有效期 7 天）。请向代表工作机构索取新的链接。",
+        "bind.too_many": "尝试次数过多，请 {minutes} 分钟后再试。",
+        "unbind.done": "已解除绑定。您仍可以查询公开的建议和提案。",
+        "unbind.none": "您的账号没有绑定代表或承办单位。",
+        "follow.usage": "用法：<code>/follow 018</code>、<code>/follow unit 单位名称</code>、<code>/follow keyword 关键词</code> 或 <code>/follow session</code>",
+        "unfollow.usage": "用法：<code>/unfollow 018</code>、<code>/unfollow unit 单位名称</code>、<code>/unfollow keyword 关键词</code> 或 <code>/unfollow session</code>；也可在 /following 中点按钮取消。",
+        "follow.done": "已关注{target}。有新进展时会通知您。",
+        "follow.already": "您已经关注了{target}。",
+        "unfollow.done": "已取消关注{target}。",
+        "unfollow.none": "您没有关注{target}。",
+        "follow.none": "您还没有关注任何内容。发送 <code>/follow 018</code> 关注一件建议。",
+        "follow.list": "<b>我的关注</b>（点按钮取消关注）：",
+        "follow.target.item": "第 {number} 号（{session}）",
+        "follow.target.unit": "单位“{name}”",
+        "follow.target.keyword": "关键词“{name}”",
+        "follow.target.session": "{session}全部建议",
+        "follow.no_session": "还没有任何会次的数据。",
+        "follow.unknown_unit": "没有名为“{name}”的承办单位。",
+        "button.follow": "⭐ 关注",
+        "button.unfollow": "取消关注 {target}",
+    }
+)

@@ -820,13 +820,21 @@ class BotApiEmulator:
             self._wakeup.set()
             self._wakeup = None
 
-    def message_update(self, user: SandboxUser, text: str, *, chat_id: int | None = None) -> JSONDict:
+    def message_update(
+        self, user: SandboxUser, text: str, *, chat_id: int | None = None, reply_to: int | None = None
+    ) -> JSONDict:
         """A text message from ``user`` (in their private chat unless ``chat_id`` names a group).
 
-        A text starting with "/" carries a bot_command entity, as Telegram adds one.
+        A text starting with "/" carries a bot_command entity, as Telegram adds one. ``reply_to`` names a message
+        of the same chat that this one replies to; Telegram then includes it whole as ``reply_to_message``.
         """
         message = self._incoming_message(user, chat_id)
         message["text"] = text
+        if reply_to is not None:
+            original = self._messages.get((message["chat"]["id"], reply_to))
+            if original is None:
+                raise LookupError(f"chat {message['chat']['id']} has no message {reply_to} to reply to")
+            message["reply_to_message"] = original
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_len(command)}]

@@ -169,8 +169,8 @@ class Sandbox:
         await self.app.process_update(Update.de_json(update, self.app.bot))
         return list(self.emulator.sent[before:])
 
-    async def say(self, text: str) -> list[SentMessage]:
-        return await self.feed(self.emulator.message_update(self._user(), text))
+    async def say(self, text: str, *, reply_to: int | None = None) -> list[SentMessage]:
+        return await self.feed(self.emulator.message_update(self._user(), text, reply_to=reply_to))
 
     async def upload(self, path: Path, caption: str | None = None) -> list[SentMessage]:
         update = self.emulator.document_update(self._user(), path.name, path.read_bytes(), caption)

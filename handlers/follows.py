@@ -1,0 +1,176 @@
+"""`/follow`, `/unfollow`, `/following`, the card's follow button, and "unfollow" replies to a push."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+
+from bot.context import Context
+from bot.i18n import t
+from bot.lookup import parse_lookup
+from bot.render import Button, Rendered, esc, render_choices, session_label
+from handlers.audience import current_account, lang_of
+from handlers.status import send
+from storage.follows import follow, list_follows, unfollow
+from storage.proposals import find_unit, get_session, get_unit, latest_session
+
+UNFOLLOW_WORDS = re.compile(r"^\s*(unfollow|取消关注|退订)\s*$", re.IGNORECASE)
+MAX_KEYWORD = 30
+
+
+async def _describe(session: AsyncSession, context: Context, lang: str, kind: str, key: str) -> str:
+    """A human description of a follow target."""
+    if kind == "item":
+        card = await context.bot_data.cards.by_id(int(key))
+        if card is None:
+            return key
+        return t(lang, "follow.target.item", number=esc(card["number"]), session=esc(session_label(card, lang)))
+    if kind == "unit":
+        unit = await get_unit(session, unit_id=int(key))
+        return t(lang, "follow.target.unit", name=esc(unit.name if unit else key))
+    if kind == "session":
+        row = await get_session(session, session_id=int(key))
+        label = key
+        if row is not None:
+            label = session_label(
+                {"session": {"region": row.region, "body": row.body, "term": row.term, "sitting": row.sitting}}, lang
+            )
+        return t(lang, "follow.target.session", session=esc(label))
+    return t(lang, "follow.target.keyword", name=esc(key))
+
+
+async def _toggle(update: Update, context: Context, kind: str, key: str, *, on: bool) -> None:
+    lang = lang_of(update)
+    deps = context.bot_data
+    async with deps.sessionmaker.begin() as session:
+        account = await current_account(update, context, session)
+        if account is None:
+            return
+        target = await _describe(session, context, lang, kind, key)
+        if on:
+            changed = await follow(session, account_id=account.id, kind=kind, key=key, now=deps.clock.now())
+            message = "follow.done" if changed else "follow.already"
+        else:
+            changed = await unfollow(session, account_id=account.id, kind=kind, key=key)
+            message = "unfollow.done" if changed else "unfollow.none"
+    await send(update, Rendered(t(lang, message, target=target)))
+
+
+async def _resolve(update: Update, context: Context, args: list[str], *, on: bool) -> tuple[str, str] | None:
+    """Turn `/follow` arguments into (kind, key), answering the user when they cannot be resolved."""
+    lang = lang_of(update)
+    usage = "follow.usage" if on else "unfollow.usage"
+    if not args:
+        await send(update, Rendered(t(lang, usage)))
+        return None
+    head, rest = args[0].lower(), " ".join(args[1:]).strip()
+    deps = context.bot_data
+    if head in {"unit", "单位"}:
+        if not rest:
+            await send(update, Rendered(t(lang, usage)))
+            return None
+        async with deps.sessionmaker() as session:
+            unit = await find_unit(session, name=rest)
+        if unit is None:
+            await send(update, Rendered(t(lang, "follow.unknown_unit", name=html.escape(rest))))
+            return None
+        return "unit", str(unit.id)
+    if head in {"keyword", "关键词"}:
+        words = " ".join(rest.split())[:MAX_KEYWORD]
+        if not words:
+            await send(update, Rendered(t(lang, usage)))
+            return None
+        return "keyword", words.lower()
+    if head in {"session", "会次"}:
+        async with deps.sessionmaker() as session:
+            row = await latest_session(session)
+        if row is None:
+            await send(update, Rendered(t(lang, "follow.no_session")))
+            return None
+        return "session", str(row.id)
+    lookup = parse_lookup(" ".join(args))
+    if lookup is None:
+        await send(update, Rendered(t(lang, usage)))
+        return None
+    cards = await deps.cards.find(lookup.number_key, term=lookup.term, sitting=lookup.sitting)
+    if not cards:
+        await send(update, Rendered(t(lang, "status.unknown", number=html.escape(lookup.number))))
+        return None
+    if len(cards) > 1:
+        choices = render_choices(cards, number=lookup.number, lang=lang)
+        prefix = "fo" if on else "uf:item"
+        rows = tuple(tuple(Button(b.label, f"{prefix}:{b.data.split(':')[1]}") for b in row) for row in choices.buttons)
+        await send(update, Rendered(choices.html, rows))
+        return None
+    return "item", str(cards[0]["id"])
+
+
+async def follow_command(update: Update, context: Context) -> None:
+    target = await _resolve(update, context, list(context.args or []), on=True)
+    if target is not None:
+        await _toggle(update, context, *target, on=True)
+
+
+async def unfollow_command(update: Update, context: Context) -> None:
+    target = await _resolve(update, context, list(context.args or []), on=False)
+    if target is not None:
+        await _toggle(update, context, *target, on=False)
+
+
+async def following_command(update: Update, context: Context) -> None:
+    lang = lang_of(update)
+    deps = context.bot_data
+    async with deps.sessionmaker.begin() as session:
+        account = await current_account(update, context, session)
+        if account is None:
+            return
+        rows = await list_follows(session, account_id=account.id)
+        described = [
+            (r.target_kind, r.target_key, await _describe(session, context, lang, r.target_kind, r.target_key))
+            for r in rows
+        ]
+    if not described:
+        await send(update, Rendered(t(lang, "follow.none")))
+        return
+    buttons = tuple(
+        (Button(html.unescape(t(lang, "button.unfollow", target=text)), f"uf:{kind}:{key}"[:64]),)
+        for kind, key, text in described
+    )
+    await send(update, Rendered(t(lang, "follow.list") + "\n" + "\n".join(f"• {d}" for _, _, d in described), buttons))
+
+
+async def follow_button(update: Update, context: Context) -> None:
+    """`fo:<proposal id>` on a status card."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    await query.answer()
+    await _toggle(update, context, "item", query.data.split(":", 1)[1], on=True)
+
+
+async def unfollow_button(update: Update, context: Context) -> None:
+    """`uf:<kind>:<key>` in /following or under a push."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    await query.answer()
+    _, kind, key = query.data.split(":", 2)
+    await _toggle(update, context, kind, key, on=False)
+
+
+async def unfollow_reply(update: Update, context: Context) -> None:
+    """A reply "unfollow" / "取消关注" to a pushed message stops the follow named by the push's button."""
+    message = update.effective_message
+    replied = message.reply_to_message if message else None
+    markup = replied.reply_markup if replied else None
+    for row in markup.inline_keyboard if markup else ():
+        for button in row:
+            data = button.callback_data
+            if isinstance(data, str) and data.startswith("uf:"):
+                _, kind, key = data.split(":", 2)
+                await _toggle(update, context, kind, key, on=False)
+                return
+    await send(update, Rendered(t(lang_of(update), "unfollow.usage")))

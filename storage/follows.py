@@ -1,0 +1,53 @@
+"""Follows (subscriptions): an item, a unit, a keyword or a whole session. Never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Subscription
+
+KINDS = ("item", "unit", "keyword", "session")
+
+
+async def follow(session: AsyncSession, *, account_id: int, kind: str, key: str, now: datetime) -> bool:
+    """Add a follow; returns False when the account already follows that target."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown follow kind {kind!r}")
+    existing = await session.scalar(
+        select(Subscription.id).where(
+            Subscription.account_id == account_id, Subscription.target_kind == kind, Subscription.target_key == key
+        )
+    )
+    if existing is not None:
+        return False
+    session.add(Subscription(account_id=account_id, target_kind=kind, target_key=key, created_at=now))
+    await session.flush()
+    return True
+
+
+async def unfollow(session: AsyncSession, *, account_id: int, kind: str, key: str) -> bool:
+    result = await session.execute(
+        delete(Subscription).where(
+            Subscription.account_id == account_id, Subscription.target_kind == kind, Subscription.target_key == key
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def list_follows(session: AsyncSession, *, account_id: int) -> Sequence[Subscription]:
+    result = await session.scalars(
+        select(Subscription).where(Subscription.account_id == account_id).order_by(Subscription.id)
+    )
+    return result.all()
+
+
+async def followers(session: AsyncSession, *, kind: str, key: str) -> Sequence[int]:
+    """Account ids following one target (the index on (target_kind, target_key) serves this)."""
+    result = await session.scalars(
+        select(Subscription.account_id).where(Subscription.target_kind == kind, Subscription.target_key == key)
+    )
+    return result.all()

@@ -1,0 +1,121 @@
+"""End-to-end: binding links, follows and unfollows through the sandbox emulator."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.sandbox.harness import Sandbox
+from config.settings import load_settings
+from storage.accounts import find_account
+from storage.follows import list_follows
+
+AT = datetime(2024, 3, 25, 2, 0, tzinfo=UTC)
+LINK = re.compile(r"start=bind_(\S+)")
+
+
+@pytest.fixture
+async def sandbox(sqlite_url: str) -> AsyncIterator[Sandbox]:
+    async with Sandbox(load_settings(database_url=sqlite_url), at=AT) as box:
+        await box.load_demo()
+        yield box
+    assert box.emulator.violations == []
+
+
+async def _link(box: Sandbox, target: str) -> str:
+    await box.use("admin")
+    [message] = await box.say(f"/bind {target}")
+    match = LINK.search(message.text)
+    assert match, message.text
+    return match.group(1)
+
+
+async def test_bind_link_binds_once_then_reports_used(sandbox: Sandbox) -> None:
+    code = await _link(sandbox, "unit:长宁区科学技术委员会")
+    user = await sandbox.use("public")
+    [done] = await sandbox.say(f"/start bind_{code}")
+    assert "绑定成功" in done.text
+    assert "长宁区科学技术委员会" in done.text
+    async with sandbox.deps.sessionmaker() as session:
+        account = await find_account(session, telegram_id=user.user_id)
+    assert account is not None
+    assert account.role == "unit"
+    assert account.unit_id is not None
+    await sandbox.use("deputy:康红恩")
+    [again] = await sandbox.say(f"/start bind_{code}")
+    assert "已被使用" in again.text
+
+
+async def test_bind_link_expires_after_seven_days(sandbox: Sandbox) -> None:
+    code = await _link(sandbox, "deputy:康红恩")
+    await sandbox.use("public")
+    await sandbox.advance(timedelta(days=7, minutes=1))
+    [message] = await sandbox.say(f"/start bind_{code}")
+    assert "已过期" in message.text
+
+
+async def test_bind_wrong_guesses_are_rate_limited(sandbox: Sandbox) -> None:
+    await sandbox.use("public")
+    answers = [(await sandbox.say(f"/start bind_wrong{i}"))[0].text for i in range(7)]
+    assert all("无效" in a for a in answers[:5])
+    assert "尝试次数过多" in answers[5]
+    assert "尝试次数过多" in answers[6]
+
+
+async def test_bind_by_non_admin_is_refused_and_stores_nothing(sandbox: Sandbox) -> None:
+    await sandbox.use("public")
+    [message] = await sandbox.say("/bind unit:区教育局")
+    assert "只有管理员" in message.text
+
+
+async def test_unbind_returns_account_to_public(sandbox: Sandbox) -> None:
+    user = await sandbox.use("unit:区民政局")
+    [message] = await sandbox.say("/unbind")
+    assert "已解除绑定" in message.text
+    async with sandbox.deps.sessionmaker() as session:
+        account = await find_account(session, telegram_id=user.user_id)
+    assert account is not None
+    assert account.role == "public"
+
+
+async def test_follow_each_kind_then_list_and_unfollow_by_button(sandbox: Sandbox) -> None:
+    user = await sandbox.use("public")
+    for text, expected in [
+        ("/follow 018", "已关注第 018 号"),
+        ("/follow 018", "已经关注"),
+        ("/follow unit 区民政局", "已关注单位“区民政局”"),
+        ("/follow keyword 硅巷", "已关注关键词“硅巷”"),
+        ("/follow session", "全部建议"),
+        ("/follow unit 不存在的单位", "没有名为"),
+        ("/follow", "用法"),
+        ("/follow 99999", "没有找到"),
+    ]:
+        [message] = await sandbox.say(text)
+        assert expected in message.text, (text, message.text)
+    [listing] = await sandbox.say("/following")
+    assert listing.text.count("•") == 4
+    [done] = await sandbox.press("取消关注 关键词“硅巷”")
+    assert "已取消关注" in done.text
+    async with sandbox.deps.sessionmaker() as session:
+        account = await find_account(session, telegram_id=user.user_id)
+        assert account is not None
+        kinds = sorted(f.target_kind for f in await list_follows(session, account_id=account.id))
+    assert kinds == ["item", "session", "unit"]
+
+
+async def test_follow_button_on_status_card(sandbox: Sandbox) -> None:
+    await sandbox.use("public")
+    await sandbox.say("018")
+    [message] = await sandbox.press("⭐ 关注")
+    assert "已关注第 018 号" in message.text
+
+
+async def test_unfollow_reply_to_message_with_unfollow_button(sandbox: Sandbox) -> None:
+    await sandbox.use("public")
+    await sandbox.say("/follow 018")
+    [listing] = await sandbox.say("/following")
+    [done] = await sandbox.say("取消关注", reply_to=listing.message_id)
+    assert "已取消关注第 018 号" in done.text
