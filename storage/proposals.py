@@ -150,7 +150,10 @@ async def get_proposal(session: AsyncSession, *, proposal_id: int) -> Proposal:
 
 def _snapshot(proposal: Proposal) -> tuple[Any, ...]:
     deputies = tuple((d.deputy.name, d.role) for d in proposal.deputies)
-    assignments = tuple((a.unit.name, a.role, a.received_on, a.due_on) for a in proposal.assignments if a.active)
+    # original_due_on, not due_on: an approved extension is not a difference from the imported record
+    assignments = tuple(
+        (a.unit.name, a.role, a.received_on, a.original_due_on) for a in proposal.assignments if a.active
+    )
     return (
         proposal.kind,
         proposal.title,
