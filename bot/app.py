@@ -37,8 +37,10 @@ from handlers.follows import (
     unfollow_reply,
 )
 from handlers.identities import bind_command, unbind_command
+from handlers.settings import settings_button, settings_command
 from handlers.start import help_command, other_text, start_command, unknown_command
 from handlers.status import bare_number, card_button, full_reply_button, status_command, timeline_button
+from storage.accounts import language_overrides
 from storage.calendar import load_overrides
 from storage.cards import card_reader
 from storage.engine import create_engine, create_sessionmaker, is_sqlite
@@ -47,7 +49,7 @@ from storage.migrate import check_current, upgrade
 logger = logging.getLogger(__name__)
 
 SANDBOX_TOKEN = "123456789:SANDBOX-sandbox-sandbox-sandbox"
-COMMANDS = ("start", "help", "status", "follow", "unfollow", "following", "unbind", "bind")
+COMMANDS = ("start", "help", "status", "follow", "unfollow", "following", "settings", "unbind", "bind")
 
 
 class NumberFilter(filters.MessageFilter):
@@ -67,6 +69,8 @@ def register_handlers(app: App) -> None:
     app.add_handler(CommandHandler("following", following_command))
     app.add_handler(CommandHandler("bind", bind_command))
     app.add_handler(CommandHandler("unbind", unbind_command))
+    app.add_handler(CommandHandler("settings", settings_command))
+    app.add_handler(CallbackQueryHandler(settings_button, pattern=r"^set:(lang|digest|quiet):[\w-]+$"))
     app.add_handler(CallbackQueryHandler(card_button, pattern=r"^card:\d+$"))
     app.add_handler(CallbackQueryHandler(follow_button, pattern=r"^fo:\d+$"))
     app.add_handler(CallbackQueryHandler(unfollow_button, pattern=r"^uf:(item|unit|keyword|session):.+$"))
@@ -92,6 +96,7 @@ async def open_resources(app: App) -> None:
     deps.cards = card_reader(deps.engine)
     async with deps.sessionmaker() as session:
         deps.calendar = WorkCalendar(await load_overrides(session))
+        deps.languages = await language_overrides(session)
     deps.tokenizer = shared_tokenizer()
     if not deps.tokenizer.initialized:
         # jieba takes 1-2 s to load: do it off the event loop so the first look-up does not wait for it.

@@ -32,6 +32,8 @@ class BotData:
         self.admins: frozenset[int] = frozenset()
         # wrong /start bind_ codes per Telegram user (monotonic times), for rate limiting
         self.bind_failures: dict[int, deque[float]] = {}
+        # languages chosen in /settings (Telegram user id → "zh" | "en"), loaded at start, kept current by /settings
+        self.languages: dict[int, str] = {}
 
     async def tokenizer_loaded(self) -> Tokenizer:
         """The tokenizer, waiting for its background initialization if it is still running."""

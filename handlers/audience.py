@@ -12,9 +12,16 @@ from storage.accounts import ensure_account, find_account
 from storage.models import Account
 
 
-def lang_of(update: Update) -> Lang:
+def lang_of(update: Update, context: Context | None = None) -> Lang:
+    """The user's language: their /settings choice if any, else their Telegram app's language."""
     user = update.effective_user
-    return pick_language(user.language_code if user else None)
+    if user is None:
+        return pick_language(None)
+    if context is not None:
+        chosen = context.bot_data.languages.get(user.id)
+        if chosen is not None:
+            return pick_language(chosen)
+    return pick_language(user.language_code)
 
 
 async def viewer_of(update: Update, context: Context) -> Viewer:
@@ -48,5 +55,4 @@ async def current_account(update: Update, context: Context, session: AsyncSessio
         chat_id=chat.id,
         now=context.bot_data.clock.now(),
         display_name=user.full_name,
-        language=user.language_code,
     )

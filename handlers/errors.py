@@ -22,6 +22,6 @@ async def on_error(update: object, context: Context) -> None:
     logger.error("unhandled error while processing %r", update, exc_info=error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            await context.bot.send_message(update.effective_chat.id, t(lang_of(update), "error.generic"))
+            await context.bot.send_message(update.effective_chat.id, t(lang_of(update, context), "error.generic"))
         except TelegramError:
             logger.warning("could not tell chat %s about the error", update.effective_chat.id)

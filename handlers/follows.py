@@ -43,7 +43,7 @@ async def _describe(session: AsyncSession, context: Context, lang: str, kind: st
 
 
 async def _toggle(update: Update, context: Context, kind: str, key: str, *, on: bool) -> None:
-    lang = lang_of(update)
+    lang = lang_of(update, context)
     deps = context.bot_data
     async with deps.sessionmaker.begin() as session:
         account = await current_account(update, context, session)
@@ -61,7 +61,7 @@ async def _toggle(update: Update, context: Context, kind: str, key: str, *, on: 
 
 async def _resolve(update: Update, context: Context, args: list[str], *, on: bool) -> tuple[str, str] | None:
     """Turn `/follow` arguments into (kind, key), answering the user when they cannot be resolved."""
-    lang = lang_of(update)
+    lang = lang_of(update, context)
     usage = "follow.usage" if on else "unfollow.usage"
     if not args:
         await send(update, Rendered(t(lang, usage)))
@@ -121,7 +121,7 @@ async def unfollow_command(update: Update, context: Context) -> None:
 
 
 async def following_command(update: Update, context: Context) -> None:
-    lang = lang_of(update)
+    lang = lang_of(update, context)
     deps = context.bot_data
     async with deps.sessionmaker.begin() as session:
         account = await current_account(update, context, session)
@@ -173,4 +173,4 @@ async def unfollow_reply(update: Update, context: Context) -> None:
                 _, kind, key = data.split(":", 2)
                 await _toggle(update, context, kind, key, on=False)
                 return
-    await send(update, Rendered(t(lang_of(update), "unfollow.usage")))
+    await send(update, Rendered(t(lang_of(update, context), "unfollow.usage")))

@@ -29,7 +29,7 @@ def _throttled(context: Context, user_id: int) -> bool:
 
 
 async def bind_command(update: Update, context: Context) -> None:
-    lang = lang_of(update)
+    lang = lang_of(update, context)
     user = update.effective_user
     if user is None:
         return
@@ -62,7 +62,7 @@ async def bind_command(update: Update, context: Context) -> None:
 
 async def redeem(update: Update, context: Context, code: str) -> None:
     """`/start bind_<code>`."""
-    lang = lang_of(update)
+    lang = lang_of(update, context)
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return
@@ -90,7 +90,7 @@ async def redeem(update: Update, context: Context, code: str) -> None:
 
 
 async def unbind_command(update: Update, context: Context) -> None:
-    lang = lang_of(update)
+    lang = lang_of(update, context)
     user = update.effective_user
     if user is None:
         return

@@ -18,7 +18,7 @@ DEEP_LINK_ITEM = re.compile(r"^p_(?P<term>\d{1,3})-(?P<sitting>\d{1,2})_(?P<numb
 
 
 async def start_command(update: Update, context: Context) -> None:
-    lang = lang_of(update)
+    lang = lang_of(update, context)
     payload = (context.args or [""])[0]
     if payload.startswith("bind_"):
         await redeem(update, context, payload.removeprefix("bind_"))
@@ -33,12 +33,12 @@ async def start_command(update: Update, context: Context) -> None:
 
 
 async def help_command(update: Update, context: Context) -> None:
-    await send(update, Rendered(t(lang_of(update), "help")))
+    await send(update, Rendered(t(lang_of(update, context), "help")))
 
 
 async def unknown_command(update: Update, context: Context) -> None:
-    await send(update, Rendered(t(lang_of(update), "error.unknown_command")))
+    await send(update, Rendered(t(lang_of(update, context), "error.unknown_command")))
 
 
 async def other_text(update: Update, context: Context) -> None:
-    await send(update, Rendered(t(lang_of(update), "error.text_fallback")))
+    await send(update, Rendered(t(lang_of(update, context), "error.text_fallback")))

@@ -52,12 +52,12 @@ async def _card_view(update: Update, context: Context, card: dict[str, Any]) -> 
     deps = context.bot_data
     viewer = await viewer_of(update, context) if needs_viewer(card) else Viewer()
     today = deps.clock.now().astimezone(deps.settings.tz).date()
-    return render_card(card, today=today, lang=lang_of(update), viewer=viewer, calendar=deps.calendar)
+    return render_card(card, today=today, lang=lang_of(update, context), viewer=viewer, calendar=deps.calendar)
 
 
 async def look_up(update: Update, context: Context, text: str) -> None:
     """Answer a look-up: a card, a choice of sessions, or a clear message."""
-    lang = lang_of(update)
+    lang = lang_of(update, context)
     lookup = parse_lookup(text)
     if lookup is None:
         await send(update, Rendered(t(lang, "status.malformed", text=html.escape(text[:40]))))
@@ -79,7 +79,7 @@ async def look_up(update: Update, context: Context, text: str) -> None:
 async def status_command(update: Update, context: Context) -> None:
     text = " ".join(context.args or []).strip()
     if not text:
-        await send(update, Rendered(t(lang_of(update), "status.usage")))
+        await send(update, Rendered(t(lang_of(update, context), "status.usage")))
         return
     await look_up(update, context, text)
 
@@ -93,7 +93,7 @@ async def bare_number(update: Update, context: Context) -> None:
 async def _card_or_gone(update: Update, context: Context, proposal_id: int) -> dict[str, Any] | None:
     card = await context.bot_data.cards.by_id(proposal_id)
     if card is None:
-        await send(update, Rendered(t(lang_of(update), "status.gone")))
+        await send(update, Rendered(t(lang_of(update, context), "status.gone")))
     return card
 
 
@@ -122,7 +122,7 @@ async def timeline_button(update: Update, context: Context) -> None:
     async with deps.sessionmaker() as session:
         events = await list_events(session, proposal_id=proposal_id)
     entries = [TimelineEntry(e.at, e.action, e.before_state, e.after_state, e.detail or {}) for e in events]
-    await send(update, render_timeline(card["number"], entries, lang=lang_of(update), tz=deps.settings.tz))
+    await send(update, render_timeline(card["number"], entries, lang=lang_of(update, context), tz=deps.settings.tz))
 
 
 async def full_reply_button(update: Update, context: Context) -> None:
@@ -131,7 +131,7 @@ async def full_reply_button(update: Update, context: Context) -> None:
     if query is None or query.data is None:
         return
     await query.answer()
-    lang = lang_of(update)
+    lang = lang_of(update, context)
     proposal_id = int(query.data.split(":", 1)[1])
     card = await _card_or_gone(update, context, proposal_id)
     if card is None:

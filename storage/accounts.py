@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,3 +60,29 @@ async def bind_account(
     account.active = True
     await session.flush()
     return account
+
+
+async def language_overrides(session: AsyncSession) -> dict[int, str]:
+    """Telegram user id → the language the user chose in /settings (only users who chose one)."""
+    result = await session.execute(select(Account.telegram_id, Account.language).where(Account.language.is_not(None)))
+    return {telegram_id: language for telegram_id, language in result.all() if language}
+
+
+async def update_preferences(
+    session: AsyncSession,
+    *,
+    account: Account,
+    language: str | Literal["keep"] | None = "keep",
+    digest_mode: str | None = None,
+    quiet: tuple[time | None, time | None] | None = None,
+) -> None:
+    """Change /settings preferences; `language=None` returns to the Telegram app's language."""
+    if language != "keep":
+        account.language = language
+    if digest_mode is not None:
+        if digest_mode not in {"instant", "daily", "weekly"}:
+            raise ValueError(f"unknown digest mode {digest_mode!r}")
+        account.digest_mode = digest_mode
+    if quiet is not None:
+        account.quiet_start, account.quiet_end = quiet
+    await session.flush()

@@ -14,6 +14,7 @@ MESSAGES: dict[str, str] = {
         "/help — this help\n"
         "/follow 018 | unit NAME | keyword WORDS | session — hear when it moves\n"
         "/unfollow … — stop following; /following — what you follow\n"
+        "/settings — language, pushes (instant, daily or weekly digest), quiet hours\n"
         "/unbind — remove your deputy/unit binding\n"
         "Admins: /bind deputy:NAME | unit:NAME — a one-time binding link\n\n"
         "Leading zeros are optional. When a number exists in several sittings, you choose one."
@@ -133,5 +134,24 @@ MESSAGES.update(
         "follow.unknown_unit": "No handling unit is called “{name}”.",
         "button.follow": "⭐ Follow",
         "button.unfollow": "Unfollow {target}",
+    }
+)
+
+MESSAGES.update(
+    {
+        "cmd.settings": "Settings: language, digests, quiet hours",
+        "settings.title": "<b>Settings</b>\nLanguage: {language}\nPushes: {digest}\nQuiet hours: {quiet}\n\nPress to change:",
+        "settings.language.auto": "as in Telegram",
+        "settings.language.zh": "简体中文",
+        "settings.language.en": "English",
+        "settings.digest.instant": "instant",
+        "settings.digest.daily": "daily digest (9:00)",
+        "settings.digest.weekly": "weekly digest (Monday 9:00)",
+        "settings.quiet.off": "none",
+        "settings.quiet.range": "{start}–{end}",
+        "settings.saved": "Saved.",
+        "button.lang": "Language: {label}",
+        "button.digest": "Pushes: {label}",
+        "button.quiet": "Quiet: {label}",
     }
 )

@@ -15,6 +15,7 @@ MESSAGES: dict[str, str] = {
         "/help — 本帮助\n"
         "/follow 018 | unit 单位 | keyword 关键词 | session — 关注，有进展时通知您\n"
         "/unfollow … — 取消关注；/following — 我的关注\n"
+        "/settings — 语言、推送方式（即时/每日/每周汇总）、免打扰时段\n"
         "/unbind — 解除代表/承办单位绑定\n"
         "管理员：/bind deputy:姓名 | unit:单位 — 生成一次性绑定链接\n\n"
         "编号可带或不带前导零；同一编号在多个会次出现时，会请您选择会次。"
@@ -134,5 +135,24 @@ MESSAGES.update(
         "follow.unknown_unit": "没有名为“{name}”的承办单位。",
         "button.follow": "⭐ 关注",
         "button.unfollow": "取消关注 {target}",
+    }
+)
+
+MESSAGES.update(
+    {
+        "cmd.settings": "设置：语言、推送方式、免打扰时段",
+        "settings.title": "<b>设置</b>\n语言：{language}\n推送方式：{digest}\n免打扰：{quiet}\n\n点按钮修改：",
+        "settings.language.auto": "跟随 Telegram",
+        "settings.language.zh": "简体中文",
+        "settings.language.en": "English",
+        "settings.digest.instant": "即时推送",
+        "settings.digest.daily": "每日汇总（9:00）",
+        "settings.digest.weekly": "每周汇总（周一 9:00）",
+        "settings.quiet.off": "不设免打扰",
+        "settings.quiet.range": "{start}–{end}",
+        "settings.saved": "已保存。",
+        "button.lang": "语言：{label}",
+        "button.digest": "推送：{label}",
+        "button.quiet": "免打扰：{label}",
     }
 )

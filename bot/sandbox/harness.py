@@ -164,10 +164,11 @@ class Sandbox:
         return user
 
     async def feed(self, update: dict[str, Any]) -> list[SentMessage]:
-        """Process one update to completion and return the messages the bot sent meanwhile."""
-        before = len(self.emulator.sent)
+        """Process one update to completion; return the messages the bot sent or edited meanwhile, in order."""
+        sent, edits = len(self.emulator.sent), len(self.emulator.edits)
         await self.app.process_update(Update.de_json(update, self.app.bot))
-        return list(self.emulator.sent[before:])
+        changed = self.emulator.sent[sent:] + self.emulator.edits[edits:]
+        return sorted(changed, key=lambda m: (m.edit_date or m.date, m.message_id))
 
     async def say(self, text: str, *, reply_to: int | None = None) -> list[SentMessage]:
         return await self.feed(self.emulator.message_update(self._user(), text, reply_to=reply_to))
