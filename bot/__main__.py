@@ -129,9 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=getattr(logging, settings.log_level), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    quiet = args.command in {"sandbox", "run"} and settings.token_value is None
-    if quiet or args.command == "sandbox":
-        logging.getLogger("telegram").setLevel(logging.WARNING)
+    console = args.command == "sandbox" or (args.command == "run" and settings.token_value is None)
+    if console and settings.log_level != "DEBUG":
+        logging.getLogger().setLevel(logging.WARNING)  # the console chat prints the bot's messages, not logs
     for noisy in ("httpx", "jieba", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     command: str = args.command
@@ -156,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return asyncio.run(run_export(settings, args.file, out=sys.stdout, err=sys.stderr))
     if command == "parse-letter":
-        from bot.letters import parse_letter_command
+        from bot.letters_cli import parse_letter_command
 
         return parse_letter_command(args.file, as_json=args.json, out=sys.stdout, err=sys.stderr)
     return 2

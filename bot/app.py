@@ -21,9 +21,10 @@ from telegram.ext import (
 )
 
 from bot.clock import Clock, SystemClock, WorkCalendar
-from bot.context import App, BotData
+from bot.context import App, BotData, Context
 from bot.i18n import t
 from bot.lookup import looks_like_number
+from bot.scheduler import Ticker
 from bot.text import Tokenizer, default_userdict
 from config.settings import Settings
 from handlers.errors import on_error
@@ -37,6 +38,16 @@ from handlers.follows import (
     unfollow_reply,
 )
 from handlers.identities import bind_command, unbind_command
+from handlers.replies import (
+    document_upload,
+    pending_text,
+    preview_button,
+    rate_button,
+    rate_command,
+    rate_skip_button,
+    reply_command,
+    reply_item_button,
+)
 from handlers.settings import settings_button, settings_command
 from handlers.start import help_command, other_text, start_command, unknown_command
 from handlers.status import bare_number, card_button, full_reply_button, status_command, timeline_button
@@ -49,7 +60,7 @@ from storage.migrate import check_current, upgrade
 logger = logging.getLogger(__name__)
 
 SANDBOX_TOKEN = "123456789:SANDBOX-sandbox-sandbox-sandbox"
-COMMANDS = ("start", "help", "status", "follow", "unfollow", "following", "settings", "unbind", "bind")
+COMMANDS = ("start", "help", "status", "follow", "unfollow", "following", "settings", "rate", "unbind", "bind", "reply")
 
 
 class NumberFilter(filters.MessageFilter):
@@ -61,6 +72,8 @@ class NumberFilter(filters.MessageFilter):
 
 def register_handlers(app: App) -> None:
     """The handler table, in order: commands, buttons, bare numbers, then fallbacks."""
+    # group -1: a text that answers an open question (a field correction, a rating reason) stops there
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, pending_text), group=-1)
     app.add_handler(CommandHandler("start", start_command))
     app.add_handler(CommandHandler("help", help_command))
     app.add_handler(CommandHandler("status", status_command))
@@ -70,6 +83,13 @@ def register_handlers(app: App) -> None:
     app.add_handler(CommandHandler("bind", bind_command))
     app.add_handler(CommandHandler("unbind", unbind_command))
     app.add_handler(CommandHandler("settings", settings_command))
+    app.add_handler(CommandHandler("reply", reply_command))
+    app.add_handler(CommandHandler("rate", rate_command))
+    app.add_handler(MessageHandler(filters.Document.ALL, document_upload))
+    app.add_handler(CallbackQueryHandler(reply_item_button, pattern=r"^rpi:\d+$"))
+    app.add_handler(CallbackQueryHandler(preview_button, pattern=r"^rp:(ok|replace|edit|cancel|f:\w+)$"))
+    app.add_handler(CallbackQueryHandler(rate_button, pattern=r"^rate:\d+:[sbu]$"))
+    app.add_handler(CallbackQueryHandler(rate_skip_button, pattern=r"^rsk:\d+$"))
     app.add_handler(CallbackQueryHandler(settings_button, pattern=r"^set:(lang|digest|quiet):[\w-]+$"))
     app.add_handler(CallbackQueryHandler(card_button, pattern=r"^card:\d+$"))
     app.add_handler(CallbackQueryHandler(follow_button, pattern=r"^fo:\d+$"))
@@ -101,7 +121,15 @@ async def open_resources(app: App) -> None:
     if not deps.tokenizer.initialized:
         # jieba takes 1-2 s to load: do it off the event loop so the first look-up does not wait for it.
         deps.tokenizer_ready = asyncio.create_task(asyncio.to_thread(deps.tokenizer.initialize))
+    deps.ticker = Ticker(deps, app.bot, pace=deps.pace)
+    if deps.tick_interval is not None and app.job_queue is not None:
+        app.job_queue.run_repeating(_tick, interval=deps.tick_interval, first=1.0, name="ticker")
     await register_commands(app)
+
+
+async def _tick(context: Context) -> None:
+    """JobQueue callback: APScheduler is only the ticker; what is due lives in the database."""
+    await context.bot_data.ticker.tick()
 
 
 @functools.cache
@@ -124,6 +152,8 @@ async def close_resources(app: App) -> None:
             await deps.tokenizer_ready
         except Exception:  # the app is stopping; a failed jieba load was already logged
             logger.exception("jieba failed to initialize")
+    if hasattr(deps, "ticker"):
+        await deps.ticker.close()
     if hasattr(deps, "cards"):
         deps.cards.close()
     if hasattr(deps, "engine"):
@@ -137,6 +167,7 @@ def build_application(
     bot_kwargs: dict[str, Any] | None = None,
     with_updater: bool = True,
     rate_limit: bool = False,
+    tick_interval: float | None = 5.0,
 ) -> App:
     """Build the bot. `bot_kwargs` (token, base_url, request, …) point it at the sandbox emulator."""
     # PTB 22 deprecates integer retry_after; opt in to timedelta values so a 429 raises no warning.
@@ -166,5 +197,8 @@ def build_application(
     deps.settings = settings
     deps.clock = clock or SystemClock()
     deps.admins = frozenset(settings.admins)
+    deps.tick_interval = tick_interval
+    # pace pushes like Telegram requires, except on the sandbox's virtual clock
+    deps.pace = bot_kwargs is None
     register_handlers(app)
     return app

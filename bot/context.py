@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -13,6 +13,9 @@ from bot.clock import Clock, WorkCalendar
 from bot.text import Tokenizer
 from config.settings import Settings
 from storage.cards import CardReader
+
+if TYPE_CHECKING:
+    from bot.scheduler import Ticker
 
 
 class BotData:
@@ -26,6 +29,7 @@ class BotData:
     calendar: WorkCalendar
     tokenizer: Tokenizer
     tokenizer_ready: asyncio.Task[None] | None
+    ticker: Ticker
 
     def __init__(self) -> None:
         self.tokenizer_ready = None
@@ -34,6 +38,8 @@ class BotData:
         self.bind_failures: dict[int, deque[float]] = {}
         # languages chosen in /settings (Telegram user id → "zh" | "en"), loaded at start, kept current by /settings
         self.languages: dict[int, str] = {}
+        self.tick_interval: float | None = 5.0
+        self.pace = True
 
     async def tokenizer_loaded(self) -> Tokenizer:
         """The tokenizer, waiting for its background initialization if it is still running."""

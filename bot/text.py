@@ -13,11 +13,12 @@ from __future__ import annotations
 import importlib
 import logging
 import math
+import operator
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 __all__ = [
     "Tokenizer",
@@ -38,6 +39,7 @@ _CJK_PUNCT = "\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\
 _CJK = _HAN + _CJK_PUNCT
 
 _SPACED_PAIR = re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}])")
+_SPACED_DIGITS = re.compile(r"(?<=\d) (?=\d)")
 _HAN_PAIR = re.compile(f"[{_HAN}](?=[{_HAN}])")
 _SPACE_NEAR_PUNCT = re.compile(f" *([{_CJK_PUNCT}]) *")
 _MULTI_SPACE = re.compile(r"[ \t\u00a0\u3000]+")
@@ -80,13 +82,30 @@ _BOILERPLATE = [
         r"^\s*(?:\d{4}|[〇○零一二三四五六七八九]{4})\s*年\s*[\d一二三四五六七八九十]{1,3}\s*月\s*"
         r"[\d一二三四五六七八九十]{1,3}\s*日\s*$",
         r"如下[：:。]?$",
+        r"^[^。！？]{0,30}[\d一二三四五六七八九十]+\s*届[^。！？]{0,14}[\d一二三四五六七八九十]+\s*次(?:全体)?会议$",
+        r"^[^。！？]{0,80}(?:答复|复函|会办意见|分办意见|的函)$",
+        r"^[^。！？]{0,20}第\s*\d+\s*号",
+        r"[〔\[【]\s*(?:19|20)\d{2}\s*[〕\]】]\s*第?\s*\d+\s*号",
     )
 ]
 
-_STOPWORDS = frozenset(
-    ["建议", "代表", "答复", "办理", "工作", "进行", "相关", "目前", "推进", "开展", "加强", "情况", "单位", "部门", "我们", "您们", "提出", "收悉", "感谢", "关于", "通过", "以及", "主要", "方面", "积极", "持续", "进一步", "同时", "继续", "已经", "根据", "结合", "做好", "推动", "完善", "提供", "实施", "组织", "形成", "部分", "具体", "各类", "一是", "二是", "三是", "四是", "五是", "六是", "截至", "截止", "我区", "本区", "区委", "区政府", "领导", "认真", "研究", "意见", "下一步", "联系人", "联系电话", "联系地址", "邮政编码", "此件", "公开", "发布", "如下", "现将", "有关", "问题", "重点", "今后", "不断", "切实", "努力", "充分", "作为", "其中", "对于", "由于", "为了", "以便", "以及", "已经", "正在", "将会", "能够", "可以", "需要", "包括", "还是", "或者", "并且", "而且", "但是", "因此", "所以", "如果", "这个", "那个", "这些", "那些", "一些", "一个", "自己", "他们", "她们", "你们", "各位", "尊敬", "收到", "来信", "来函", "函复", "复函", "答复如下", "代表建议", "政协提案", "提案", "议案", "委员", "会议", "届人大", "次会议", "解决", "采纳", "或者", "上述", "该项", "此外", "另外", "一方面", "另一方面", "今年", "去年", "明年", "年度", "以来", "期间", "当前", "近年来", "同志", "进一步加强", "有效", "相应", "各项", "相关部门", "有关部门", "单位", "上海市", "长宁区", "我市", "全市", "全区", "我局", "我委", "我部", "我办", "我厅", "我委已", "我委将", "我局已", "我局将", "我部将", "会同", "涉及", "高度重视"]
-)
-_QUERY_STOPWORDS = frozenset(["的", "了", "和", "与", "及", "或", "在", "是", "对", "等", "把", "被", "为", "之", "也", "就", "都", "而", "并", "其", "着", "吧", "呢", "吗", "啊"])
+# Words too common in reply letters to be keywords or to link sentences in the summary ranking.
+_STOPWORD_TEXT = """
+建议 代表 答复 办理 工作 进行 相关 目前 推进 开展 加强 情况 单位 部门 我们 您们 提出
+收悉 感谢 关于 通过 以及 主要 方面 积极 持续 进一步 同时 继续 已经 根据 结合 做好 推动
+完善 提供 实施 组织 形成 部分 具体 各类 一是 二是 三是 四是 五是 六是 截至 截止 我区
+本区 区委 区政府 领导 认真 研究 意见 下一步 联系人 联系电话 联系地址 邮政编码 此件 公开
+发布 如下 现将 有关 问题 重点 今后 不断 切实 努力 充分 作为 其中 对于 由于 为了 以便
+以及 已经 正在 将会 能够 可以 需要 包括 还是 或者 并且 而且 但是 因此 所以 如果 这个
+那个 这些 那些 一些 一个 自己 他们 她们 你们 各位 尊敬 收到 来信 来函 函复 复函 答复如下
+代表建议 政协提案 提案 议案 委员 会议 届人大 次会议 解决 采纳 或者 上述 该项 此外 另外
+一方面 另一方面 今年 去年 明年 年度 以来 期间 当前 近年来 同志 进一步加强 有效 相应 各项
+相关部门 有关部门 单位 上海市 长宁区 我市 全市 全区 我局 我委 我部 我办 我厅 我委已 我委将
+我局已 我局将 我部将 会同 涉及 高度重视
+"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+_QUERY_STOPWORD_TEXT = "的 了 和 与 及 或 在 是 对 等 把 被 为 之 也 就 都 而 并 其 着 吧 呢 吗 啊"
+_QUERY_STOPWORDS = frozenset(_QUERY_STOPWORD_TEXT.split())
 _NUMERIC = re.compile(r"[\d０-９]|^[〇零一二三四五六七八九十百千万亿两第]+$")
 
 
@@ -98,7 +117,8 @@ def default_userdict() -> Path:
 def despace_cjk(line: str) -> str:
     """Remove PDF-style spaces inside Chinese text, keeping spaces that separate fields.
 
-    A line whose Han characters are mostly spaced out ("长 宁 区") loses every space between CJK characters;
+    A line whose Han characters are mostly spaced out ("长 宁 区") loses every space between CJK characters
+    and between digits ("0 1 8");
     otherwise only spaces next to CJK punctuation go, so "解决或采纳 签发人" and "安西路 35号" stay as printed.
     """
     line = _MULTI_SPACE.sub(" ", line).strip()
@@ -106,7 +126,7 @@ def despace_cjk(line: str) -> str:
         return line
     spaced = len(_SPACED_PAIR.findall(line))
     if spaced >= 2 and spaced >= len(_HAN_PAIR.findall(line)):
-        line = _SPACED_PAIR.sub("", line)
+        line = _SPACED_DIGITS.sub("", _SPACED_PAIR.sub("", line))
     return _SPACE_NEAR_PUNCT.sub(r"\1", line)
 
 
@@ -141,15 +161,16 @@ def reflow(lines: Sequence[str]) -> list[str]:
     if full < 12:
         return kept
     paragraphs: list[str] = []
-    current = kept[0]
-    previous = kept[0]
+    current = previous = kept[0]
+    single = True  # the paragraph so far is one line, so a heading there is still a heading
     for line in kept[1:]:
-        threshold = 0.9 if is_heading(previous) and previous is current else 0.7
+        threshold = 0.9 if single and is_heading(previous) else 0.7
         if previous[-1] not in _TERMINAL and _width(previous) >= threshold * full and not is_heading(line):
             current += line
+            single = False
         else:
             paragraphs.append(current)
-            current = line
+            current, single = line, True
         previous = line
     paragraphs.append(current)
     return paragraphs
@@ -184,16 +205,11 @@ def _clean_sentence(sentence: str) -> str:
     return s
 
 
-def _textrank(
-    token_sets: Sequence[frozenset[str]],
-    bias: Sequence[float] | None = None,
-    damping: float = 0.85,
-    rounds: int = 40,
-) -> list[float]:
+def _textrank(token_sets: Sequence[frozenset[str]], damping: float = 0.85, rounds: int = 40) -> list[float]:
     """Score sentences by TextRank (Mihalcea & Tarau 2004) over token-overlap similarity, in plain Python.
 
-    ``bias`` personalizes the random jump (PageRank's teleport vector), so sentences that share words with
-    the proposal title, or come early, are preferred among equally central ones.
+    The similarity of two sentences is their shared words over log|S1| + log|S2|; scores are PageRank on that
+    weighted graph, iterated until they move by less than 1e-4.
     """
     n = len(token_sets)
     if n == 0:
@@ -211,12 +227,12 @@ def _textrank(
                 edges[i].append((j, weight))
                 edges[j].append((i, weight))
     out_weight = [sum(w for _, w in e) for e in edges]
-    incoming = [[(j, w / out_weight[j]) for j, w in e] for e in edges]
-    total_bias = sum(bias) if bias else 0.0
-    jump = [(1 - damping) * n * b / total_bias for b in bias] if bias and total_bias > 0 else [1 - damping] * n
+    sources = [[j for j, _ in e] for e in edges]
+    shares = [[damping * w / out_weight[j] for j, w in e] for e in edges]
     scores = [1.0] * n
     for _ in range(rounds):
-        new = [jump[i] + damping * sum([c * scores[j] for j, c in incoming[i]]) for i in range(n)]
+        get = scores.__getitem__
+        new = [(1 - damping) + sum(map(operator.mul, shares[i], map(get, sources[i]))) for i in range(n)]
         delta = max(abs(x - y) for x, y in zip(new, scores, strict=True))
         scores = new
         if delta < 1e-4:
@@ -242,6 +258,11 @@ def _rank_sentences(sets: Sequence[frozenset[str]], title: frozenset[str], idf: 
     return [0.5 * central[i] / top + 0.3 * overlaps[i] / most + 0.3 / (1 + i / 4) for i in range(len(sets))]
 
 
+_MAX_DIGEST_CHARS: Final = 60_000
+_MAX_RANKED_SENTENCES: Final = 300
+_PREFIX: Final = 1.0  # a log-probability is never positive, so 1.0 marks "a prefix of a word, not a word"
+
+
 class _Segmenter:
     """jieba's precise mode (``cut(HMM=True)``) with the DAG and the best route computed in one fused loop.
 
@@ -256,7 +277,7 @@ class _Segmenter:
         self._freq: dict[str, int] = jieba_tokenizer.FREQ
         self._log_total = math.log(jieba_tokenizer.total)
         self._hmm_cut = hmm_cut
-        self._logp: dict[str, float | None] = {}
+        self._logp: dict[str, float] = {}  # bounded by the dictionary: only words and prefixes are cached
 
     def cut(self, text: str) -> list[str]:
         out: list[str] = []
@@ -281,20 +302,24 @@ class _Segmenter:
         for start in range(n - 1, -1, -1):
             best = -math.inf
             end = -1
-            i = start
+            i = start + 1
             frag = s[start]
-            while i < n and frag in freq:
-                if frag in logp:
-                    lp = logp[frag]
-                else:
-                    f = freq[frag]
-                    lp = logp[frag] = math.log(f) - log_total if f else None
-                if lp is not None:
-                    candidate = lp + score[i + 1]
+            while True:
+                # One dict hit per step once warm: log P(word), or _PREFIX for a prefix that is not a word.
+                lp = logp.get(frag)
+                if lp is None:
+                    f = freq.get(frag)
+                    if f is None:
+                        break
+                    lp = logp[frag] = math.log(f) - log_total if f else _PREFIX
+                if lp is not _PREFIX:
+                    candidate = lp + score[i]
                     if candidate >= best:  # jieba's max() over (score, end) prefers the longer word on ties
-                        best, end = candidate, i
+                        best, end = candidate, i - 1
+                if i >= n:
+                    break
                 i += 1
-                frag = s[start : i + 1]
+                frag = s[start:i]
             if end < 0:
                 best, end = math.log(freq.get(s[start]) or 1) - log_total + score[start + 1], start
             score[start] = best
@@ -370,7 +395,7 @@ class Tokenizer:
             self._idf, self._median_idf = tfidf.idf_freq, tfidf.median_idf
             self._stopwords = _STOPWORDS | frozenset(tfidf.stop_words)
             self._segmenter = _Segmenter(private, finalseg.cut)
-            logger.info("jieba initialized (user dictionary: %s)", self._userdict)
+            logger.debug("jieba initialized (user dictionary: %s)", self._userdict)
 
     def _ready(self) -> _Segmenter:
         if self._segmenter is None:
@@ -425,16 +450,19 @@ class Tokenizer:
         Sentences are split at 。！？； and paragraph ends and boilerplate is dropped. The rest are ranked with
         TextRank on token overlap, nudged towards sentences that share words with ``title`` or come early, and
         the best are kept in their original order while they fit in ``limit`` characters. If even the best
-        sentence is too long it is cut and ends with "…". Keywords are TF-IDF over the same tokens and the title. Without a ``title``, the first 《…》 near the start stands in.
+        sentence is too long it is cut and ends with "…". Keywords are TF-IDF over the same tokens and the title;
+        without a ``title``, the first 《…》 near the start stands in.
         """
         self._ready()
         if not title and (quoted := _QUOTED_TITLE.search(text[:400])):
             title = quoted.group(1)
-        candidates = [s for s in split_sentences(text) if not is_boilerplate(s)]
+        # Letters are a few thousand characters; the caps keep a pathological upload (10 MB of text) from
+        # turning the quadratic ranking or the segmentation into minutes of work.
+        candidates = [s for s in split_sentences(text[:_MAX_DIGEST_CHARS]) if not is_boilerplate(s)]
         tokens = [self._content_tokens(s) for s in candidates]
         title_tokens = self._content_tokens(title) if title else []
         keywords = self._rank_keywords([t for ts in tokens for t in ts] + title_tokens, k) if k > 0 else []
-        pool = [i for i, s in enumerate(candidates) if len(s) >= 10]
+        pool = [i for i, s in enumerate(candidates) if len(s) >= 10][:_MAX_RANKED_SENTENCES]
         if not pool or limit <= 0:
             return "", keywords
         sets = [frozenset(tokens[i]) for i in pool]

@@ -8,7 +8,7 @@ from telegram import Update
 from bot.context import Context
 from bot.i18n import Lang, pick_language
 from bot.render import Viewer
-from storage.accounts import ensure_account, find_account
+from storage.accounts import bind_account, ensure_account, find_account
 from storage.models import Account
 
 
@@ -40,7 +40,26 @@ async def viewer_of(update: Update, context: Context) -> Viewer:
 
 
 async def is_admin(update: Update, context: Context) -> bool:
-    """Admins are listed in settings (PROPOSAL_BOT_ADMINS) or bound as admin in the database."""
+    """Admins are listed in settings (PROPOSAL_BOT_ADMINS) or bound as admin in the database.
+
+    An admin from settings gets an `admin` account on first use, so that admin pushes (the overdue digest,
+    不满意 notices) reach them.
+    """
+    user, chat = update.effective_user, update.effective_chat
+    deps = context.bot_data
+    if user is not None and chat is not None and user.id in deps.admins:
+        async with deps.sessionmaker.begin() as session:
+            account = await find_account(session, telegram_id=user.id)
+            if account is None or account.role != "admin":
+                await bind_account(
+                    session,
+                    telegram_id=user.id,
+                    chat_id=chat.id,
+                    role="admin",
+                    now=deps.clock.now(),
+                    display_name=user.full_name,
+                )
+        return True
     return (await viewer_of(update, context)).role == "admin"
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime, time
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Account
@@ -86,3 +87,30 @@ async def update_preferences(
     if quiet is not None:
         account.quiet_start, account.quiet_end = quiet
     await session.flush()
+
+
+async def accounts_for(
+    session: AsyncSession, *, account_ids: Collection[int] = (), deputy_ids: Collection[int] = ()
+) -> Sequence[Account]:
+    """Active accounts by id, plus the accounts bound to any of the deputies."""
+    if not account_ids and not deputy_ids:
+        return []
+    query = select(Account).where(
+        Account.active.is_(True),
+        or_(Account.id.in_(list(account_ids)), and_(Account.role == "deputy", Account.deputy_id.in_(list(deputy_ids)))),
+    )
+    return (await session.scalars(query)).all()
+
+
+async def admin_accounts(session: AsyncSession, *, telegram_ids: Collection[int] = ()) -> Sequence[Account]:
+    """Active admin accounts: bound as admin, or listed in settings (by Telegram id)."""
+    query = select(Account).where(
+        Account.active.is_(True), or_(Account.role == "admin", Account.telegram_id.in_(list(telegram_ids)))
+    )
+    return (await session.scalars(query)).all()
+
+
+async def unit_accounts(session: AsyncSession, *, unit_id: int) -> Sequence[Account]:
+    """Active staff accounts bound to one unit."""
+    query = select(Account).where(Account.active.is_(True), Account.role == "unit", Account.unit_id == unit_id)
+    return (await session.scalars(query)).all()

@@ -9,19 +9,38 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, delete, func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage.models import Assignment, Feedback, Proposal, ProposalDeputy, Reply, StatusCard
+from storage.models import (
+    Assignment,
+    Deputy,
+    Feedback,
+    Proposal,
+    ProposalDeputy,
+    Reply,
+    Session,
+    StatusCard,
+    Unit,
+)
 
-CARD_QUERY = "SELECT payload FROM status_cards WHERE number_key = ?"
-CARD_QUERY_SESSION = "SELECT payload FROM status_cards WHERE number_key = ? AND term = ? AND sitting = ?"
-CARD_BY_ID = "SELECT payload FROM status_cards WHERE proposal_id = ?"
 MAX_MATCHES = 20
+# Newest sessions first, so that a number found in more sessions than the limit keeps the recent ones. The
+# order is the look-up index's own (number_key, term, sitting, rowid), read backwards: no sort step.
+_NEWEST_FIRST = " ORDER BY term DESC, sitting DESC, proposal_id DESC LIMIT ?"
+CARD_QUERY = "SELECT payload FROM status_cards WHERE number_key = ?" + _NEWEST_FIRST
+CARD_QUERY_SESSION = (
+    "SELECT payload FROM status_cards WHERE number_key = ? AND term = ? AND sitting = ?" + _NEWEST_FIRST
+)
+CARD_BY_ID = "SELECT payload FROM status_cards WHERE proposal_id = ?"
+# Ids per IN (...) list: well under SQLite's 32766 and asyncpg's 32767 bound parameters.
+MAX_IDS_PER_QUERY = 2000
 
 
 def _iso(value: Any) -> str | None:
@@ -29,6 +48,10 @@ def _iso(value: Any) -> str | None:
 
 
 async def build_card(session: AsyncSession, *, proposal_id: int) -> dict[str, Any] | None:
+    """One card through the ORM, relationship by relationship: the readable reference `build_cards` is held to.
+
+    Writes go through `build_cards`; this stays as the specification of the payload (tests compare the two).
+    """
     proposal = await session.scalar(
         select(Proposal)
         .where(Proposal.id == proposal_id)
@@ -92,30 +115,225 @@ async def build_card(session: AsyncSession, *, proposal_id: int) -> dict[str, An
     }
 
 
+async def build_cards(session: AsyncSession, *, proposal_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The cards of many items with five set-based queries per chunk of ids, keyed by proposal id.
+
+    The same payload as `build_card`, read with Core selects on the session's connection (no identity map, no
+    ORM row loading): proposals with their sessions, deputies, active assignments with their units, current
+    replies, and their latest ratings. Pending ORM changes are flushed first. Unknown ids are left out.
+    """
+    await session.flush()
+    conn = await session.connection()
+    cards: dict[int, dict[str, Any]] = {}
+    unique = list(dict.fromkeys(proposal_ids))
+    for start in range(0, len(unique), MAX_IDS_PER_QUERY):
+        chunk = unique[start : start + MAX_IDS_PER_QUERY]
+        cards.update(await _build(conn, _Scope(ids=chunk)))
+    return cards
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """The items one build covers: a list of ids, or else the id range (low, high]."""
+
+    ids: Sequence[int] | None = None
+    low: int = 0
+    high: int = 0
+
+    def __call__(self, column: SQLColumnExpression[int]) -> ColumnElement[bool]:
+        condition: ColumnElement[bool] = (
+            column.in_(self.ids) if self.ids is not None else and_(column > self.low, column <= self.high)
+        )
+        return condition
+
+
+async def _build(conn: AsyncConnection, scope: _Scope) -> dict[int, dict[str, Any]]:
+    """The cards of the items whose id satisfies `scope` (an id list or an id range)."""
+    cards: dict[int, dict[str, Any]] = {}
+    proposals = await conn.execute(
+        select(
+            Proposal.id,
+            Proposal.number,
+            Proposal.kind,
+            Proposal.title,
+            Proposal.state,
+            Proposal.key_supervised,
+            Proposal.public,
+            Session.region,
+            Session.body,
+            Session.term,
+            Session.sitting,
+        )
+        .join(Session, Session.id == Proposal.session_id)
+        .where(scope(Proposal.id))
+    )
+    for p in proposals:
+        cards[p.id] = {
+            "id": p.id,
+            "session": {"region": p.region, "body": p.body, "term": p.term, "sitting": p.sitting},
+            "number": p.number,
+            "kind": p.kind,
+            "title": p.title,
+            "state": p.state,
+            "key_supervised": p.key_supervised,
+            "public": p.public,
+            "deputies": [],
+            "units": [],
+            "reply": None,
+        }
+    if not cards:
+        return cards
+
+    deputies = await conn.execute(
+        select(ProposalDeputy.proposal_id, ProposalDeputy.deputy_id, ProposalDeputy.role, Deputy.name)
+        .join(Deputy, Deputy.id == ProposalDeputy.deputy_id)
+        .where(scope(ProposalDeputy.proposal_id))
+        .order_by(ProposalDeputy.proposal_id, ProposalDeputy.position, ProposalDeputy.id)
+    )
+    for d in deputies:
+        cards[d.proposal_id]["deputies"].append({"name": d.name, "role": d.role, "id": d.deputy_id})
+
+    assignments = await conn.execute(
+        select(
+            Assignment.proposal_id,
+            Assignment.unit_id,
+            Assignment.role,
+            Assignment.received_on,
+            Assignment.due_on,
+            Assignment.original_due_on,
+            Unit.name,
+        )
+        .join(Unit, Unit.id == Assignment.unit_id)
+        .where(scope(Assignment.proposal_id), Assignment.active.is_(True))
+        .order_by(Assignment.proposal_id, Assignment.id)
+    )
+    for a in assignments:
+        cards[a.proposal_id]["units"].append(
+            {
+                "name": a.name,
+                "id": a.unit_id,
+                "role": a.role,
+                "received_on": _iso(a.received_on),
+                "due_on": _iso(a.due_on),
+                "original_due_on": _iso(a.original_due_on),
+            }
+        )
+
+    # The current reply is the newest formal reply that is not superseded: the first row per item wins.
+    is_current = (Reply.letter_type == "reply", Reply.superseded.is_(False))
+    replies = await conn.execute(
+        select(
+            Reply.id,
+            Reply.proposal_id,
+            Reply.result_text,
+            Reply.result_class,
+            Reply.replied_on,
+            Reply.signer,
+            Reply.public,
+            Reply.summary,
+            (func.length(Reply.body) > 0).label("has_text"),
+            Unit.name.label("unit_name"),
+        )
+        .outerjoin(Unit, Unit.id == Reply.unit_id)
+        .where(scope(Reply.proposal_id), *is_current)
+        .order_by(Reply.proposal_id, Reply.id.desc())
+    )
+    current: dict[int, dict[str, Any]] = {}
+    for r in replies:
+        card = cards[r.proposal_id]
+        if card["reply"] is not None:
+            continue
+        card["reply"] = current[r.id] = {
+            "result": r.result_text,
+            "result_class": r.result_class,
+            "replied_on": _iso(r.replied_on),
+            "signer": r.signer,
+            "unit": r.unit_name,
+            "public": r.public,
+            "summary": r.summary,
+            "has_text": bool(r.has_text),
+            "rating": None,
+        }
+    if not current:
+        return cards
+    ratings = await conn.execute(
+        select(Feedback.reply_id, Feedback.rating)
+        .join(Reply, Reply.id == Feedback.reply_id)
+        .where(scope(Reply.proposal_id), *is_current)
+        .order_by(Feedback.reply_id, Feedback.id.desc())
+    )
+    rated: set[int] = set()
+    for f in ratings:
+        reply = current.get(f.reply_id)
+        if reply is not None and f.reply_id not in rated:
+            rated.add(f.reply_id)
+            reply["rating"] = f.rating
+    return cards
+
+
+def _card_row(card: dict[str, Any]) -> dict[str, Any]:
+    """The status_cards row of a card: look-up keys plus the payload as compact JSON text."""
+    return {
+        "proposal_id": card["id"],
+        "number_key": str(card["number"]).lstrip("0") or "0",
+        "term": card["session"]["term"],
+        "sitting": card["session"]["sitting"],
+        "payload": json.dumps(card, ensure_ascii=False, separators=(",", ":")),
+    }
+
+
+async def _insert_cards(conn: AsyncConnection, cards: dict[int, dict[str, Any]]) -> int:
+    if cards:
+        await conn.execute(insert(StatusCard), [_card_row(card) for card in cards.values()])
+    return len(cards)
+
+
 async def refresh_card(session: AsyncSession, *, proposal_id: int) -> None:
     """Rebuild one item's card inside the caller's transaction (called by every write path)."""
-    card = await build_card(session, proposal_id=proposal_id)
-    await session.execute(delete(StatusCard).where(StatusCard.proposal_id == proposal_id))
-    if card is None:
-        return
-    session.add(
-        StatusCard(
-            proposal_id=proposal_id,
-            number_key=str(card["number"]).lstrip("0") or "0",
-            term=card["session"]["term"],
-            sitting=card["session"]["sitting"],
-            payload=json.dumps(card, ensure_ascii=False, separators=(",", ":")),
-        )
-    )
+    await rebuild_cards(session, proposal_ids=[proposal_id])
+
+
+async def rebuild_cards(session: AsyncSession, *, proposal_ids: Sequence[int] | None = None, batch: int = 2000) -> int:
+    """(Re)write the cards of `proposal_ids`, or of every item, `batch` items at a time; returns cards written.
+
+    Runs in the caller's transaction and never commits. An id without an item loses its card. With no ids,
+    every card is rewritten, and cards of items that no longer exist go.
+    """
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1, got {batch}")
+    written = 0
+    if proposal_ids is not None:
+        ids = list(dict.fromkeys(proposal_ids))
+        for start in range(0, len(ids), batch):
+            chunk = ids[start : start + batch]
+            cards = await build_cards(session, proposal_ids=chunk)
+            conn = await session.connection()
+            await conn.execute(delete(StatusCard).where(StatusCard.proposal_id.in_(chunk)))
+            written += await _insert_cards(conn, cards)
+        return written
     await session.flush()
+    conn = await session.connection()
+    await conn.execute(delete(StatusCard))
+    last = 0
+    while True:
+        # Walk the ids in order and read each batch as an id range: index range scans, no long IN lists.
+        page = (
+            await conn.scalars(select(Proposal.id).where(Proposal.id > last).order_by(Proposal.id).limit(batch))
+        ).all()
+        if not page:
+            return written
+        written += await _insert_cards(conn, await _build(conn, _Scope(low=last, high=page[-1])))
+        last = page[-1]
 
 
 class CardReader(Protocol):
     """Reads status cards by number; two implementations, one per engine."""
 
     async def find(
-        self, number_key: str, *, term: int | None = None, sitting: int | None = None
-    ) -> list[dict[str, Any]]: ...
+        self, number_key: str, *, term: int | None = None, sitting: int | None = None, limit: int = MAX_MATCHES
+    ) -> list[dict[str, Any]]:
+        """The cards with this number (in this session, if given): at most `limit`, newest session first."""
+        ...
 
     async def by_id(self, proposal_id: int) -> dict[str, Any] | None: ...
 
@@ -138,13 +356,13 @@ class SqliteCardReader:
         return self._conn
 
     async def find(
-        self, number_key: str, *, term: int | None = None, sitting: int | None = None
+        self, number_key: str, *, term: int | None = None, sitting: int | None = None, limit: int = MAX_MATCHES
     ) -> list[dict[str, Any]]:
         conn = self._connection()
         if term is not None and sitting is not None:
-            rows = conn.execute(CARD_QUERY_SESSION, (number_key, term, sitting)).fetchmany(MAX_MATCHES)
+            rows = conn.execute(CARD_QUERY_SESSION, (number_key, term, sitting, limit)).fetchall()
         else:
-            rows = conn.execute(CARD_QUERY, (number_key,)).fetchmany(MAX_MATCHES)
+            rows = conn.execute(CARD_QUERY, (number_key, limit)).fetchall()
         return [json.loads(r[0]) for r in rows]
 
     async def by_id(self, proposal_id: int) -> dict[str, Any] | None:
@@ -164,15 +382,16 @@ class EngineCardReader:
         self._engine = engine
 
     async def find(
-        self, number_key: str, *, term: int | None = None, sitting: int | None = None
+        self, number_key: str, *, term: int | None = None, sitting: int | None = None, limit: int = MAX_MATCHES
     ) -> list[dict[str, Any]]:
         query = "SELECT payload FROM status_cards WHERE number_key = :k"
-        params: dict[str, Any] = {"k": number_key}
+        params: dict[str, Any] = {"k": number_key, "n": limit}
         if term is not None and sitting is not None:
             query += " AND term = :t AND sitting = :s"
             params.update(t=term, s=sitting)
+        query += " ORDER BY term DESC, sitting DESC, proposal_id DESC LIMIT :n"
         async with self._engine.connect() as conn:
-            result = await conn.execute(text(query + f" LIMIT {MAX_MATCHES}"), params)
+            result = await conn.execute(text(query), params)
             return [json.loads(r[0]) for r in result]
 
     async def by_id(self, proposal_id: int) -> dict[str, Any] | None:

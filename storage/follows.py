@@ -51,3 +51,11 @@ async def followers(session: AsyncSession, *, kind: str, key: str) -> Sequence[i
         select(Subscription.account_id).where(Subscription.target_kind == kind, Subscription.target_key == key)
     )
     return result.all()
+
+
+async def keyword_follows(session: AsyncSession) -> Sequence[tuple[int, str]]:
+    """Every keyword follow as (account id, keywords); matched against an item's jieba tokens by the caller."""
+    result = await session.execute(
+        select(Subscription.account_id, Subscription.target_key).where(Subscription.target_kind == "keyword")
+    )
+    return [(account_id, key) for account_id, key in result.all()]

@@ -347,13 +347,13 @@ async def extend_due(session: AsyncSession, *, proposal_id: int, due_on: date, e
 
 
 async def restart_clock(
-    session: AsyncSession, *, proposal_id: int, received_on: date, due_on: date, state: str, event: EventRecord
+    session: AsyncSession, *, proposal_id: int, due_on: date, state: str, event: EventRecord
 ) -> None:
     """Start a new lead-unit clock (re-handling after 不满意) and change the state, with its event."""
     proposal = await get_proposal(session, proposal_id=proposal_id)
     for assignment in proposal.assignments:
         if assignment.active and assignment.role == "lead":
-            assignment.received_on = received_on
+            # 交办日 stays as it was: the new clock is known by its due day
             assignment.due_on = due_on
             assignment.original_due_on = due_on
     proposal.state = state

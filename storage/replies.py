@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload, undefer
 
 from storage.cards import refresh_card
-from storage.models import Feedback, Reply
+from storage.errors import NotFound
+from storage.models import Feedback, OutboxMessage, Reply
 from storage.proposals import get_or_create_unit
 
 
@@ -97,3 +98,26 @@ async def add_feedback(
     await session.flush()
     await refresh_card(session, proposal_id=proposal_id)
     return feedback
+
+
+async def get_reply(session: AsyncSession, *, reply_id: int) -> Reply:
+    reply = await session.get(Reply, reply_id)
+    if reply is None:
+        raise NotFound(f"reply {reply_id}")
+    return reply
+
+
+async def find_feedback(session: AsyncSession, *, reply_id: int, deputy_id: int | None) -> Feedback | None:
+    return await session.scalar(
+        select(Feedback).where(Feedback.reply_id == reply_id, Feedback.deputy_id == deputy_id).limit(1)
+    )
+
+
+async def cancel_pushes(session: AsyncSession, *, dedup_key: str) -> int:
+    """Withdraw a queued push that is no longer wanted (a feedback request once the deputy has rated)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.dedup_key == dedup_key, OutboxMessage.status == "pending")
+        .values(status="cancelled", last_error="no longer needed")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -56,7 +56,7 @@ async def test_status_every_form_shows_seed_item(sandbox: Sandbox, query: str) -
 async def test_status_card_has_timeline_and_full_reply_buttons(sandbox: Sandbox) -> None:
     [card] = await sandbox.say("/status 018")
     labels = [b.label for row in card.buttons for b in row]
-    assert labels == ["🕑 时间线", "📄 答复全文"]
+    assert labels == ["⭐ 关注", "🕑 时间线", "📄 答复全文"]
     timeline = _text(await sandbox.press("🕑 时间线"))
     assert "交办" in timeline
     assert "答复" in timeline

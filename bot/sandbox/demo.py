@@ -295,7 +295,6 @@ async def load_demo(
                         await restart_clock(
                             session,
                             proposal_id=result.proposal_id,
-                            received_on=step_def.on,
                             due_on=new_due,
                             state=step.after,
                             event=_event(step, rating=step_def.rating),

@@ -76,6 +76,7 @@ class Sandbox:
             clock=self.clock,
             bot_kwargs=build_bot_kwargs(self.emulator),
             with_updater=False,
+            tick_interval=None,  # the sandbox drives the ticker itself, on the virtual clock
         )
         self.language_code = language_code
         self.role = Role("public")
@@ -130,7 +131,7 @@ class Sandbox:
             label=role.label,
         )
         self._users[role.user_id] = role
-        if role.kind in {"deputy", "unit"} and role.name:
+        if role.kind in {"deputy", "unit", "admin"}:
             await self._bind(role)
         return user
 
@@ -141,7 +142,7 @@ class Sandbox:
             if role.kind == "deputy":
                 deputy = await find_deputy(session, name=role.name or "")
                 deputy_id = deputy.id if deputy else None
-            else:
+            elif role.kind == "unit":
                 unit = await find_unit(session, name=role.name or "") or await get_or_create_unit(
                     session, role.name or ""
                 )
@@ -167,6 +168,7 @@ class Sandbox:
         """Process one update to completion; return the messages the bot sent or edited meanwhile, in order."""
         sent, edits = len(self.emulator.sent), len(self.emulator.edits)
         await self.app.process_update(Update.de_json(update, self.app.bot))
+        await self.deps.ticker.dispatch()  # pushes the update caused, if they are due now
         changed = self.emulator.sent[sent:] + self.emulator.edits[edits:]
         return sorted(changed, key=lambda m: (m.edit_date or m.date, m.message_id))
 
@@ -190,9 +192,9 @@ class Sandbox:
         raise LookupError(f"no button {label!r} on the bot's recent messages")
 
     async def advance(self, delta: timedelta) -> list[SentMessage]:
-        """Move the virtual clock; later the scheduler runs every job and push that falls due."""
+        """Move the virtual clock, running every sweep and push that falls due on the way, in order."""
         before = len(self.emulator.sent)
-        self.clock.advance(delta)
+        await self.deps.ticker.advance_to(self.clock, self.clock.now() + delta)
         return list(self.emulator.sent[before:])
 
     def who(self, chat_id: int) -> str:

@@ -1,0 +1,279 @@
+"""Document readers: turn an uploaded letter (.txt, .docx or .pdf) into text, or refuse it with a clear reason.
+
+Every refusal is a :class:`DocumentError` whose ``code`` says why (empty, too large, encrypted, a scan without a
+text layer, an unknown type, binary garbage, a damaged file) and which carries a one-line message in Chinese and
+in English, ready to show to the user or to print from the CLI.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import unicodedata
+import zipfile
+from typing import Any, Final, Literal
+
+from bot.text import despace_cjk, is_page_number, reflow
+
+__all__ = [
+    "MAX_BYTES",
+    "DocumentError",
+    "DocumentErrorCode",
+    "decode_text",
+    "read_document",
+    "read_docx",
+    "read_pdf",
+    "repair_pdf_text",
+]
+
+logger = logging.getLogger(__name__)
+
+MAX_BYTES: Final = 10 * 1024 * 1024
+
+DocumentErrorCode = Literal["empty", "too_large", "encrypted", "no_text_layer", "unknown_type", "binary", "corrupt"]
+
+_MESSAGES: Final[dict[DocumentErrorCode, tuple[str, str]]] = {
+    "empty": ("文件是空的，没有可读取的文字。", "The file is empty: there is no text to read."),
+    "too_large": ("文件超过 10 MB，无法处理。", "The file is larger than 10 MB."),
+    "encrypted": (
+        "文件已加密，请去除密码后重新上传。",
+        "The file is encrypted: remove the password and upload it again.",
+    ),
+    "no_text_layer": (
+        "PDF 没有文字层（可能是扫描件），请上传 Word 文件或可复制文字的 PDF。",
+        "The PDF has no text layer (probably a scan): upload a Word file or a PDF with selectable text.",
+    ),
+    "unknown_type": (
+        "不支持的文件类型，请上传 .txt、.docx 或 .pdf 文件。",
+        "Unsupported file type: upload a .txt, .docx or .pdf file.",
+    ),
+    "binary": (
+        "文件不是文本：含有二进制数据或无法识别的编码。",
+        "The file is not text: it holds binary data or an unknown encoding.",
+    ),
+    "corrupt": ("文件已损坏，无法读取。", "The file is damaged and cannot be read."),
+}
+
+
+class DocumentError(Exception):
+    """A document that cannot be read. ``str()`` gives the English message."""
+
+    def __init__(self, code: DocumentErrorCode, detail: str | None = None) -> None:
+        self.code: DocumentErrorCode = code
+        self.message_zh, self.message_en = _MESSAGES[code]
+        self.detail = detail
+        super().__init__(self.message_en)
+
+    def message(self, language: str) -> str:
+        """The message in ``language`` ("zh…" for Chinese, anything else for English)."""
+        return self.message_zh if language.lower().startswith("zh") else self.message_en
+
+
+_SAMPLE_CHARS: Final = 200_000  # enough to judge an encoding; a 10 MB file need not be scanned to the end
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+
+
+def read_document(filename: str, data: bytes) -> str:
+    """Read a .txt, .docx or .pdf file's text. The content's magic bytes win over a misleading extension.
+
+    Raises :class:`DocumentError` for an empty, oversized, encrypted, textless, unknown, binary or damaged file.
+    """
+    if len(data) > MAX_BYTES:
+        raise DocumentError("too_large")
+    if not data.strip():
+        raise DocumentError("empty")
+    suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
+    if data.startswith(b"%PDF") or (suffix == "pdf" and b"%PDF" in data[:1024]):
+        return read_pdf(data)
+    if data.startswith(b"PK\x03\x04"):
+        return read_docx(data)
+    if data.startswith(_OLE_MAGIC):
+        # An OLE container is either an encrypted Office file or a legacy .doc, which we do not read.
+        raise DocumentError("encrypted" if _ENCRYPTED_PACKAGE in data else "unknown_type")
+    if suffix in ("docx", "pdf"):
+        raise DocumentError("corrupt", f"not a .{suffix} file")
+    if suffix in ("txt", "text", ""):
+        if suffix == "" and not _looks_like_text(data):
+            raise DocumentError("unknown_type")
+        return decode_text(data)
+    raise DocumentError("unknown_type")
+
+
+def _looks_like_text(data: bytes) -> bool:
+    try:
+        decode_text(data)
+    except DocumentError:
+        return False
+    return True
+
+
+def decode_text(data: bytes) -> str:
+    """Decode text in UTF-8 (with or without BOM), UTF-16 (with or without BOM), UTF-32 (with BOM) or GB18030
+    (a superset of GBK).
+
+    Raises ``binary`` for NUL bytes, undecodable bytes or text full of control and unassigned characters, and
+    ``empty`` when nothing but whitespace remains.
+    """
+    text: str | None = None
+    try:
+        if data.startswith(b"\xef\xbb\xbf"):
+            text = data[3:].decode("utf-8")
+        elif data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+            text = data.decode("utf-32")
+        elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            text = data.decode("utf-16")
+    except UnicodeDecodeError as exc:
+        raise DocumentError("binary", str(exc)) from exc
+    if text is None and b"\x00" in data:
+        text = _utf16_without_bom(data)
+        if text is None:
+            raise DocumentError("binary", "NUL bytes")
+    if text is None:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = _decode_gb18030(data)
+    if _garbage_ratio(text[:_SAMPLE_CHARS]) > 0.01:
+        raise DocumentError("binary", "control or unassigned characters")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    if not text.strip():
+        raise DocumentError("empty")
+    return text
+
+
+def _decode_gb18030(data: bytes) -> str:
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise DocumentError("binary", str(exc)) from exc
+    if not _plausible_chinese(text):
+        raise DocumentError("binary", "not plausible GB18030 text")
+    return text
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 without a BOM: its NUL bytes (the high byte of ASCII characters) all sit on one parity."""
+    if len(data) % 2:
+        return None
+    odd = data[1::2].count(0)
+    even = data[0::2].count(0)
+    if odd and not even:
+        encoding = "utf-16-le"
+    elif even and not odd:
+        encoding = "utf-16-be"
+    else:
+        return None
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _garbage_ratio(text: str) -> float:
+    if not text:
+        return 0.0
+    bad = sum(1 for ch in text if ch not in "\t\n\r\f\v" and unicodedata.category(ch) in ("Cc", "Co", "Cn", "Cs"))
+    return bad / len(text)
+
+
+def _plausible_chinese(text: str) -> bool:
+    """Random bytes often decode as GB18030 too, but mostly into rare characters outside GB2312."""
+    wide = [ch for ch in text[:_SAMPLE_CHARS] if ord(ch) > 0x7F]
+    if len(wide) < 8:
+        return True
+    common = 0
+    for ch in wide:
+        try:
+            ch.encode("gb2312")
+        except UnicodeEncodeError:
+            continue
+        common += 1
+    return common >= 0.9 * len(wide)
+
+
+def read_docx(data: bytes) -> str:
+    """Paragraphs and tables of a .docx body in document order; a table row becomes its cells joined by tabs."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise DocumentError("corrupt", str(exc)) from exc
+    if "word/document.xml" not in names:
+        raise DocumentError("unknown_type", "a ZIP file that is not a Word document")
+    try:
+        import docx  # imported here: python-docx is heavy and only this reader needs it
+        from docx.table import Table
+
+        document = docx.Document(io.BytesIO(data))
+        lines: list[str] = []
+        for block in document.iter_inner_content():
+            if isinstance(block, Table):
+                lines.extend(_table_rows(block))
+            else:
+                lines.append(block.text)
+    except DocumentError:
+        raise
+    except Exception as exc:  # python-docx raises anything from KeyError to lxml errors on a damaged file
+        raise DocumentError("corrupt", f"{type(exc).__name__}: {exc}") from exc
+    text = "\n".join(lines)
+    if not text.strip():
+        raise DocumentError("empty")
+    return text
+
+
+def _table_rows(table: Any) -> list[str]:
+    rows: list[str] = []
+    for row in table.rows:
+        cells: list[str] = []
+        seen: set[int] = set()
+        for cell in row.cells:
+            if id(cell._tc) in seen:  # a merged cell repeats for every grid column it spans
+                continue
+            seen.add(id(cell._tc))
+            text = " ".join(part.strip() for part in cell.text.splitlines() if part.strip())
+            if text:
+                cells.append(text)
+        if cells:
+            rows.append("\t".join(cells))
+    return rows
+
+
+def read_pdf(data: bytes) -> str:
+    """The text layer of a PDF, repaired for CJK (see :func:`repair_pdf_text`)."""
+    from pypdf import PdfReader  # imported here: only this reader needs pypdf
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            try:
+                opened = reader.decrypt("")
+            except Exception as exc:  # unsupported algorithms raise instead of failing to open
+                raise DocumentError("encrypted", f"{type(exc).__name__}: {exc}") from exc
+            if not opened:
+                raise DocumentError("encrypted")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except DocumentError:
+        raise
+    except PdfReadError as exc:
+        if "encrypt" in str(exc).lower() or "decrypt" in str(exc).lower():
+            raise DocumentError("encrypted", str(exc)) from exc
+        raise DocumentError("corrupt", str(exc)) from exc
+    except Exception as exc:  # pypdf surfaces damage as many exception types
+        raise DocumentError("corrupt", f"{type(exc).__name__}: {exc}") from exc
+    text = repair_pdf_text("\n".join(pages))
+    if not text.strip():
+        raise DocumentError("no_text_layer")
+    return text
+
+
+def repair_pdf_text(text: str) -> str:
+    """Undo what PDF text extraction does to Chinese: spaces between characters, page-number lines
+    ("- 2 -", "第 2 页 共 5 页") and lines broken mid-sentence, which are joined back into paragraphs."""
+    lines = []
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = despace_cjk(raw)
+        if line and not is_page_number(line):
+            lines.append(line)
+    return "\n".join(reflow(lines))

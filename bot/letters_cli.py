@@ -1,0 +1,95 @@
+"""The core of ``proposal-bot parse-letter FILE [--json]``: read a letter file, parse it, and render the result.
+
+The command itself (argument parsing, exit codes) lives in ``bot/__main__.py``; this module only turns a path
+into a :class:`~bot.letters.ParsedLetter` or a :class:`~bot.documents.DocumentError`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TextIO
+
+from bot.documents import MAX_BYTES, DocumentError, read_document
+from bot.letters import ParsedLetter, parse_letter
+from bot.text import Tokenizer, default_userdict
+
+__all__ = ["describe_letter", "parse_letter_command", "parse_letter_file"]
+
+
+def parse_letter_command(path: Path, *, as_json: bool, out: TextIO, err: TextIO) -> int:
+    """Run ``parse-letter``: print the fields (one JSON object with ``as_json``) and return the exit code.
+
+    A file that cannot be read prints one line to ``err`` (Chinese, then English) and returns 1.
+    """
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise DocumentError("too_large")
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"parse-letter: {path}: 无法打开文件 / cannot open the file ({exc.strerror or exc})", file=err)
+        return 1
+    try:
+        text = read_document(path.name, data)
+    except DocumentError as exc:
+        print(f"parse-letter: {path}: {exc.message_zh} / {exc.message_en}", file=err)
+        return 1
+    tokenizer = Tokenizer(default_userdict())
+    tokenizer.initialize()
+    letter = parse_letter(text, tokenizer=tokenizer)
+    if as_json:
+        print(json.dumps(letter.to_json(), ensure_ascii=False), file=out)
+    else:
+        print(describe_letter(letter), file=out)
+    return 0
+
+
+def parse_letter_file(path: Path, *, tokenizer: Tokenizer | None) -> ParsedLetter:
+    """Read and parse a .txt (UTF-8, UTF-16 or GB18030), .docx or .pdf letter.
+
+    Raises :class:`DocumentError` when the file cannot be read as a letter, and ``OSError`` when it cannot be
+    opened at all. The size is checked before the file is read, so a huge file is never loaded.
+    """
+    if path.stat().st_size > MAX_BYTES:
+        raise DocumentError("too_large")
+    return parse_letter(read_document(path.name, path.read_bytes()), tokenizer=tokenizer)
+
+
+def describe_letter(letter: ParsedLetter) -> str:
+    """A human-readable, one-field-per-line rendering for ``parse-letter`` without ``--json``."""
+    session = letter.session
+    sitting = (
+        "—"
+        if session is None
+        else f"{session.region or ''}{session.body or ''} 第{session.term or '?'}届 第{session.sitting or '?'}次会议"
+    )
+    contact = letter.contact
+    rows = [
+        ("类型 letter type", letter.letter_type),
+        ("类别 kind", letter.kind),
+        ("会议 session", sitting),
+        ("编号 number", letter.number),
+        ("提出人 proposers", "、".join(letter.proposers) or None),
+        ("标题 title", letter.title),
+        ("办理结果 result", _result(letter)),
+        ("签发人 signer", letter.signer),
+        ("单位 unit", letter.unit),
+        ("日期 date", letter.date.isoformat() if letter.date else None),
+        ("公开 public", None if letter.public is None else ("是 yes" if letter.public else "否 no")),
+        ("联系人 contact", contact.name),
+        ("联系电话 phone", contact.phone),
+        ("联系地址 address", contact.address),
+        ("邮政编码 postcode", contact.postcode),
+        ("文号 document number", letter.doc_number),
+        ("摘要 summary", letter.summary or None),
+        ("关键词 keywords", "、".join(letter.keywords) or None),
+    ]
+    return "\n".join(f"{label}: {'—' if value is None else value}" for label, value in rows)
+
+
+def _result(letter: ParsedLetter) -> str | None:
+    if letter.result is None:
+        return None
+    if letter.result_class is None or letter.result.startswith(letter.result_class):
+        return letter.result
+    return f"{letter.result}（{letter.result_class}）"

@@ -1,0 +1,532 @@
+"""Registering reply letters and ratings: the preview, the checks against the stored item, and the one
+transaction that stores the reply, changes the state, records the event and queues the pushes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import WorkCalendar, due_day
+from bot.i18n import t
+from bot.letters import ParsedLetter, classify_result
+from bot.lifecycle import Action, IllegalTransition, State, transition
+from bot.notify import RecipientView, schedule
+from bot.render import Button, Rendered, esc
+from bot.text import Tokenizer
+from config.settings import Jurisdiction
+from storage.accounts import accounts_for, admin_accounts, unit_accounts
+from storage.follows import followers, keyword_follows
+from storage.models import Account
+from storage.outbox import enqueue
+from storage.proposals import EventRecord, add_event, get_proposal, restart_clock, set_state
+from storage.replies import (
+    ReplyRecord,
+    add_feedback,
+    add_reply,
+    cancel_pushes,
+    find_current_reply,
+    find_feedback,
+    get_reply,
+)
+
+EDITABLE = (
+    "number",
+    "proposers",
+    "result",
+    "result_class",
+    "signer",
+    "unit",
+    "date",
+    "public",
+    "contact_name",
+    "contact_phone",
+    "contact_address",
+    "contact_postcode",
+    "doc_number",
+    "letter_type",
+)
+RATINGS = {"s": "满意", "b": "基本满意", "u": "不满意"}
+_DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
+
+
+class ReplaceNeeded(Exception):
+    """The item already has a formal reply and is not in re-handling: the admin must confirm a replacement."""
+
+
+class NotYours(Exception):
+    """A rating from someone who is not a deputy of the item."""
+
+
+@dataclass(slots=True)
+class LetterDraft:
+    """A parsed letter waiting for the admin's confirmation (kept in the admin's chat data until then)."""
+
+    proposal_id: int
+    fields: dict[str, Any]
+    summary: str
+    keywords: list[str]
+    body: str
+    file_name: str
+    file_data: bytes
+    replace_confirmed: bool = False
+    editing: str | None = None
+    flags: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+
+def draft_from_letter(
+    letter: ParsedLetter, *, proposal_id: int, body: str, file_name: str, file_data: bytes
+) -> LetterDraft:
+    fields: dict[str, Any] = {
+        "number": letter.number,
+        "proposers": "、".join(letter.proposers) or None,
+        "result": letter.result,
+        "result_class": letter.result_class,
+        "signer": letter.signer,
+        "unit": letter.unit,
+        "date": letter.date,
+        "public": letter.public,
+        "contact_name": letter.contact.name,
+        "contact_phone": letter.contact.phone,
+        "contact_address": letter.contact.address,
+        "contact_postcode": letter.contact.postcode,
+        "doc_number": letter.doc_number,
+        "letter_type": letter.letter_type or "reply",
+        "session": None
+        if letter.session is None
+        else (letter.session.region, letter.session.body, letter.session.term, letter.session.sitting),
+    }
+    return LetterDraft(
+        proposal_id=proposal_id,
+        fields=fields,
+        summary=letter.summary,
+        keywords=list(letter.keywords),
+        body=body,
+        file_name=file_name,
+        file_data=file_data,
+    )
+
+
+def check_draft(draft: LetterDraft, card: dict[str, Any], *, has_reply: bool) -> list[tuple[str, dict[str, str]]]:
+    """Disagreements between the letter and the stored item, as (message key, values) to show the admin."""
+    f = draft.fields
+    flags: list[tuple[str, dict[str, str]]] = []
+    if f.get("number") and str(f["number"]).lstrip("0") != str(card["number"]).lstrip("0"):
+        flags.append(("reply.flag.number", {"letter": str(f["number"]), "item": str(card["number"])}))
+    session = f.get("session")
+    card_session = card["session"]
+    letter_sitting = (session[2], session[3]) if session else (None, None)
+    item_sitting = (card_session["term"], card_session["sitting"])
+    if None not in letter_sitting and letter_sitting != item_sitting:
+        flags.append(
+            (
+                "reply.flag.session",
+                {"letter": f"{letter_sitting[0]}-{letter_sitting[1]}", "item": f"{item_sitting[0]}-{item_sitting[1]}"},
+            )
+        )
+    names = [d["name"] for d in card.get("deputies", [])]
+    if f.get("proposers"):
+        strangers = [n for n in re.split(r"[、,，]", str(f["proposers"])) if n and n not in names]
+        if strangers:
+            flags.append(("reply.flag.deputy", {"letter": "、".join(strangers), "item": "、".join(names) or "—"}))
+    lead = next((u for u in card.get("units", []) if u.get("role") == "lead"), None)
+    if f.get("unit") and lead and f.get("letter_type") == "reply" and _norm(str(f["unit"])) != _norm(lead["name"]):
+        flags.append(("reply.flag.unit", {"letter": str(f["unit"]), "item": lead["name"]}))
+    if f.get("date") and lead and lead.get("received_on") and f["date"] < date.fromisoformat(lead["received_on"]):
+        flags.append(("reply.flag.date", {"letter": f["date"].isoformat(), "item": lead["received_on"]}))
+    if has_reply and f.get("letter_type") == "reply" and card.get("state") not in {"rehandling", "tracking"}:
+        flags.append(("reply.flag.replaced", {}))
+    missing = [k for k in ("result", "signer", "unit", "date") if not f.get(k)]
+    if missing:
+        flags.append(("reply.flag.missing", {"fields": ",".join(missing)}))
+    return flags
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"\s+", "", name).removeprefix("上海市")
+
+
+def _value(lang: str, name: str, value: Any) -> str:
+    if value is None or value == "":
+        return t(lang, "value.none")
+    if name == "public":
+        return t(lang, "value.yes" if value else "value.no")
+    if name == "letter_type":
+        return t(lang, f"letter_type.{value}")
+    if isinstance(value, date):
+        return value.isoformat()
+    return esc(value)
+
+
+def render_preview(draft: LetterDraft, card: dict[str, Any], lang: str) -> Rendered:
+    """Every extracted field, the disagreements, and 确认 / 修改 / 取消."""
+    f = draft.fields
+    lines = [
+        t(
+            lang,
+            "reply.preview",
+            kind=t(lang, f"letter_type.{f.get('letter_type') or 'reply'}"),
+            number=esc(card["number"]),
+            title=esc(card.get("title") or ""),
+        )
+    ]
+    lines += [
+        t(lang, "reply.field", label=t(lang, f"field.{name}"), value=_value(lang, name, f.get(name)))
+        for name in EDITABLE
+    ]
+    if draft.summary:
+        lines.append(t(lang, "reply.field", label=t(lang, "field.summary"), value=esc(draft.summary)))
+    if draft.flags:
+        lines.append(t(lang, "reply.flags"))
+        lines += [f"• {t(lang, key, **{k: esc(v) for k, v in values.items()})}" for key, values in draft.flags]
+    lines.append(t(lang, "reply.confirm_hint"))
+    replace = any(key == "reply.flag.replaced" for key, _ in draft.flags)
+    confirm = Button(t(lang, "button.replace"), "rp:replace") if replace else Button(t(lang, "button.confirm"), "rp:ok")
+    return Rendered(
+        "\n".join(lines),
+        ((confirm, Button(t(lang, "button.edit"), "rp:edit"), Button(t(lang, "button.cancel"), "rp:cancel")),),
+    )
+
+
+def render_field_picker(lang: str) -> Rendered:
+    buttons = [Button(t(lang, f"field.{name}"), f"rp:f:{name}") for name in EDITABLE]
+    rows = tuple(tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3))
+    return Rendered(t(lang, "reply.edit_pick"), rows)
+
+
+def set_field(draft: LetterDraft, name: str, text: str) -> str | None:
+    """Apply an admin's correction; returns the hint key when the value is not valid."""
+    value = text.strip()
+    if name == "date":
+        match = _DATE.match(value)
+        try:
+            if match is None:
+                raise ValueError(value)
+            draft.fields["date"] = date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            return "reply.edit_hint.date"
+    elif name == "result_class":
+        if value.upper() not in {"A", "B", "C", "D"}:
+            return "reply.edit_hint.result_class"
+        draft.fields["result_class"] = value.upper()
+    elif name == "public":
+        if value.lower() not in {"是", "否", "yes", "no", "y", "n", "公开", "不公开"}:
+            return "reply.edit_hint.public"
+        draft.fields["public"] = value.lower() in {"是", "yes", "y", "公开"}
+    elif name == "result":
+        draft.fields["result"] = value[:64] or None
+        if value and draft.fields.get("result_class") is None:
+            draft.fields["result_class"] = classify_result(value)
+    elif name == "letter_type":
+        draft.fields["letter_type"] = "co-handling" if "会办" in value or "co" in value.lower() else "reply"
+    else:
+        draft.fields[name] = value[:256] or None
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    number: str
+    opinion: bool
+    notified: int
+    result: str | None
+    result_class: str | None
+
+
+def _quiet(account: Account, profile: Jurisdiction) -> tuple[time, time] | None:
+    """An account's quiet hours: unset means the jurisdiction's default; 00:00–00:00 means none."""
+    if account.quiet_start is None or account.quiet_end is None:
+        return profile.quiet_hours
+    if account.quiet_start == account.quiet_end:
+        return None
+    return (account.quiet_start, account.quiet_end)
+
+
+def _view(account: Account, profile: Jurisdiction, tz: tzinfo) -> RecipientView:
+    return RecipientView(
+        account_id=account.id, chat_id=account.chat_id, role=account.role, quiet=_quiet(account, profile), tz=tz
+    )
+
+
+def _matches(keyword: str, tokens: set[str], text: str) -> bool:
+    words = [w for w in keyword.split() if w]
+    return bool(words) and all(w in tokens or w in text for w in words)
+
+
+async def _push(
+    session: AsyncSession,
+    account: Account,
+    *,
+    kind: str,
+    dedup_key: str,
+    params: dict[str, Any],
+    at: datetime,
+    now: datetime,
+    profile: Jurisdiction,
+    calendar: WorkCalendar,
+    tz: tzinfo,
+    buttons: list[list[tuple[str, str]]] | None = None,
+) -> bool:
+    payload: dict[str, Any] = {"text_key": f"push.{kind}", "params": params}
+    if buttons:
+        payload["buttons"] = buttons
+    due_at = schedule(at, _view(account, profile, tz), profile=profile, calendar=calendar)
+    return await enqueue(
+        session,
+        dedup_key=dedup_key,
+        chat_id=account.chat_id,
+        account_id=account.id,
+        kind=kind,
+        payload=payload,
+        due_at=due_at,
+        now=now,
+    )
+
+
+async def register_reply(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    draft: LetterDraft,
+    *,
+    now: datetime,
+    actor: str,
+    profile: Jurisdiction,
+    calendar: WorkCalendar,
+    tz: tzinfo,
+    tokenizer: Tokenizer | None,
+) -> Registered:
+    """Store the letter, move the item on, record the event and queue the pushes, all in one transaction."""
+    f = draft.fields
+    record = ReplyRecord(
+        letter_type=str(f.get("letter_type") or "reply"),
+        unit=f.get("unit"),
+        result_text=f.get("result"),
+        result_class=f.get("result_class"),
+        signer=f.get("signer"),
+        replied_on=f.get("date"),
+        public=f.get("public"),
+        contact_name=f.get("contact_name"),
+        contact_phone=f.get("contact_phone"),
+        contact_address=f.get("contact_address"),
+        contact_postcode=f.get("contact_postcode"),
+        doc_number=f.get("doc_number"),
+        summary=draft.summary,
+        body=draft.body,
+        file_name=draft.file_name,
+        file_data=draft.file_data,
+    )
+    async with sessionmaker.begin() as session:
+        proposal = await get_proposal(session, proposal_id=draft.proposal_id)
+        state = State(proposal.state)
+        if record.letter_type == "co-handling":
+            await add_reply(session, proposal_id=proposal.id, record=record, now=now)
+            await add_event(
+                session,
+                proposal_id=proposal.id,
+                event=EventRecord("opinion", state, state, now, actor, {"unit": record.unit or ""}),
+            )
+            return Registered(proposal.number, True, 0, record.result_text, record.result_class)
+        current = await find_current_reply(session, proposal_id=proposal.id)
+        if current is not None and state not in {State.rehandling, State.tracking}:
+            if not draft.replace_confirmed:
+                raise ReplaceNeeded(proposal.number)
+            after = State.tracking if record.result_class == "B" else State.replied
+            event = EventRecord("reply", state, after, now, actor, {"replaced": "1"})
+        else:
+            step = transition(state, Action.reply, at=now, actor=actor, result_class=record.result_class)
+            after = step.after
+            event = EventRecord("reply", step.before, step.after, now, actor, dict(step.detail))
+        reply = await add_reply(session, proposal_id=proposal.id, record=record, now=now)
+        await set_state(session, proposal_id=proposal.id, state=after, event=event)
+        notified = await _queue_reply_pushes(
+            session,
+            proposal_id=proposal.id,
+            reply_id=reply.id,
+            record=record,
+            now=now,
+            profile=profile,
+            calendar=calendar,
+            tz=tz,
+            tokenizer=tokenizer,
+        )
+        return Registered(proposal.number, False, notified, record.result_text, record.result_class)
+
+
+async def _queue_reply_pushes(
+    session: AsyncSession,
+    *,
+    proposal_id: int,
+    reply_id: int,
+    record: ReplyRecord,
+    now: datetime,
+    profile: Jurisdiction,
+    calendar: WorkCalendar,
+    tz: tzinfo,
+    tokenizer: Tokenizer | None,
+) -> int:
+    """reply registered → deputies, co-signers and followers; feedback request → deputies, after N days."""
+    proposal = await get_proposal(session, proposal_id=proposal_id)
+    lead = next((a for a in proposal.assignments if a.active and a.role == "lead"), None)
+    follower_ids: set[int] = set()
+    follower_ids.update(await followers(session, kind="item", key=str(proposal.id)))
+    follower_ids.update(await followers(session, kind="session", key=str(proposal.session_id)))
+    if lead is not None:
+        follower_ids.update(await followers(session, kind="unit", key=str(lead.unit_id)))
+    text = f"{proposal.title} {record.summary}"
+    tokens = set(tokenizer.cut_for_search(text)) if tokenizer is not None else set()
+    for account_id, keyword in await keyword_follows(session):
+        if _matches(keyword, tokens, text.lower()):
+            follower_ids.add(account_id)
+    deputy_ids = [d.deputy_id for d in proposal.deputies]
+    accounts = await accounts_for(session, account_ids=follower_ids, deputy_ids=deputy_ids)
+    public = record.public is not False and proposal.public
+    params = {
+        "proposal_id": proposal.id,
+        "number": proposal.number,
+        "title": proposal.title,
+        "result": record.result_text or "—",
+        "result_class": record.result_class or "?",
+        "unit": record.unit or (lead.unit.name if lead else ""),
+        "date": record.replied_on.isoformat() if record.replied_on else "—",
+        "summary": record.summary,
+    }
+    full_text = [[("button.full_reply", f"full:{proposal.id}")]]
+    notified = 0
+    for account in accounts:
+        own = account.role == "deputy" and account.deputy_id in deputy_ids
+        kind = "reply_registered" if public or own else "reply_withheld"
+        if await _push(
+            session,
+            account,
+            kind=kind,
+            dedup_key=f"reply:{reply_id}:{account.id}",
+            params=params,
+            at=now,
+            now=now,
+            profile=profile,
+            calendar=calendar,
+            tz=tz,
+            buttons=full_text if kind == "reply_registered" else None,
+        ):
+            notified += 1
+        if own:
+            await _push(
+                session,
+                account,
+                kind="feedback_request",
+                dedup_key=f"rate:{reply_id}:{account.id}",
+                params=params,
+                at=now + timedelta(days=profile.feedback_after_days),
+                now=now,
+                profile=profile,
+                calendar=calendar,
+                tz=tz,
+                buttons=[[(f"rating.{name}", f"rate:{reply_id}:{code}") for code, name in RATINGS.items()]],
+            )
+    return notified
+
+
+@dataclass(frozen=True, slots=True)
+class Rated:
+    number: str
+    rating: str
+    due_on: date | None
+    already: bool = False
+
+
+async def rate_reply(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    reply_id: int,
+    rating: str,
+    account: Account,
+    reason: str | None,
+    now: datetime,
+    profile: Jurisdiction,
+    calendar: WorkCalendar,
+    tz: tzinfo,
+    admin_ids: frozenset[int],
+) -> Rated:
+    """Record a deputy's rating; 不满意 starts re-handling (a new clock) and tells the unit and the admins."""
+    async with sessionmaker.begin() as session:
+        reply = await get_reply(session, reply_id=reply_id)
+        proposal = await get_proposal(session, proposal_id=reply.proposal_id)
+        if account.role != "deputy" or account.deputy_id not in {d.deputy_id for d in proposal.deputies}:
+            raise NotYours(proposal.number)
+        existing = await find_feedback(session, reply_id=reply.id, deputy_id=account.deputy_id)
+        if existing is not None:
+            return Rated(proposal.number, existing.rating, None, already=True)
+        state = State(proposal.state)
+        step = transition(state, Action.rate, at=now, actor=f"deputy:{account.deputy_id}", rating=rating)
+        await add_feedback(
+            session,
+            reply_id=reply.id,
+            proposal_id=proposal.id,
+            rating=rating,
+            now=now,
+            deputy_id=account.deputy_id,
+            reason=reason,
+        )
+        await cancel_pushes(session, dedup_key=f"rate:{reply.id}:{account.id}")
+        detail = {"rating": rating} | ({"note": reason} if reason else {})
+        event = EventRecord("rate", step.before, step.after, now, step.actor, detail)
+        if step.after is not State.rehandling:
+            await set_state(session, proposal_id=proposal.id, state=step.after, event=event)
+            return Rated(proposal.number, rating, None)
+        today = now.astimezone(tz).date()
+        due = due_day(
+            today, months=profile.rehandling_months, calendar=calendar, roll_to_workday=profile.roll_to_workday
+        ).day
+        await restart_clock(session, proposal_id=proposal.id, due_on=due, state=step.after, event=event)
+        lead = next((a for a in proposal.assignments if a.active and a.role == "lead"), None)
+        staff = await _unit_staff(session, unit_id=lead.unit_id if lead else None)
+        admins = await admin_accounts(session, telegram_ids=admin_ids)
+        params = {
+            "proposal_id": proposal.id,
+            "number": proposal.number,
+            "title": proposal.title,
+            "due_on": due.isoformat(),
+            "reason": reason or "",
+        }
+        for recipient in {a.id: a for a in [*staff, *admins]}.values():
+            await _push(
+                session,
+                recipient,
+                kind="unsatisfied",
+                dedup_key=f"unsatisfied:{reply.id}:{recipient.id}",
+                params=params,
+                at=now,
+                now=now,
+                profile=profile,
+                calendar=calendar,
+                tz=tz,
+            )
+        return Rated(proposal.number, rating, due)
+
+
+async def _unit_staff(session: AsyncSession, *, unit_id: int | None) -> list[Account]:
+    if unit_id is None:
+        return []
+    return list(await unit_accounts(session, unit_id=unit_id))
+
+
+__all__ = [
+    "EDITABLE",
+    "RATINGS",
+    "IllegalTransition",
+    "LetterDraft",
+    "NotYours",
+    "Rated",
+    "Registered",
+    "ReplaceNeeded",
+    "check_draft",
+    "draft_from_letter",
+    "rate_reply",
+    "register_reply",
+    "render_field_picker",
+    "render_preview",
+    "set_field",
+]

@@ -1,0 +1,125 @@
+"""The ticker: runs the deadline sweep and the outbox dispatcher on the injected clock.
+
+What is due lives in indexed database columns (assignments.due_on, outbox.due_at), so the ticker holds no
+schedule of its own: a restart loses nothing. In production PTB's JobQueue (APScheduler) calls `tick` every few
+seconds; the sandbox calls `advance_to`, which jumps the virtual clock from due moment to due moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from datetime import datetime, time, timedelta
+
+import telegram
+
+from bot.clock import VirtualClock
+from bot.context import BotData
+from bot.dispatch import Dispatcher, DispatchStats
+from bot.pushes import render_push
+from bot.render import Rendered
+from bot.sweeps import SWEEP_LEASE, run_sweep
+from storage import outbox
+from storage.coordination import release_lease
+from storage.outbox import Claimed
+
+logger = logging.getLogger(__name__)
+
+#: How often the sweep runs in real time; reminders are planned per day, so this only bounds the delay.
+SWEEP_EVERY = timedelta(minutes=10)
+#: In the sandbox the sweep runs at this local time every day, and whenever the clock jumps.
+SANDBOX_SWEEP_AT = time(0, 5)
+
+
+def instance_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Ticker:
+    """One instance's sweeps and dispatcher. `tick()` is idempotent and safe to call at any moment."""
+
+    def __init__(self, deps: BotData, bot: telegram.Bot, *, holder: str | None = None, pace: bool = True) -> None:
+        self._deps = deps
+        self.holder = holder or instance_id()
+        self.dispatcher = Dispatcher(
+            sessionmaker=deps.sessionmaker,
+            bot=bot,
+            clock=deps.clock,
+            render=self.render,
+            worker_id=self.holder,
+            # the sandbox runs on virtual time: Telegram's pacing would only make the console wait
+            per_chat_interval=1.0 if pace else 0.0,
+            overall_rate=30.0 if pace else 10_000.0,
+        )
+        self._last_sweep: datetime | None = None
+        self._lock = asyncio.Lock()
+
+    def render(self, item: Claimed) -> Rendered:
+        """The push in the recipient's language at send time (their /settings choice, else Chinese)."""
+        lang = self._deps.languages.get(item.chat_id) or str(item.payload.get("lang") or "zh")
+        return render_push(item.kind, item.payload, lang)
+
+    async def sweep(self) -> None:
+        deps = self._deps
+        stats = await run_sweep(
+            deps.sessionmaker,
+            now=deps.clock.now(),
+            calendar=deps.calendar,
+            profile=deps.settings.profile,
+            tz=deps.settings.tz,
+            holder=self.holder,
+        )
+        self._last_sweep = deps.clock.now()
+        if stats.queued:
+            logger.info("sweep queued %d reminders (%d already queued)", stats.queued, stats.deduplicated)
+
+    async def dispatch(self) -> int:
+        """Send everything due now; returns how many messages went out."""
+        sent = 0
+        while True:
+            stats: DispatchStats = await self.dispatcher.run_once()
+            sent += stats.sent
+            if stats.idle or stats.claimed == 0:
+                return sent
+
+    async def tick(self) -> None:
+        """One round: the sweep when it is due, then every push that is due."""
+        async with self._lock:
+            now = self._deps.clock.now()
+            if self._last_sweep is None or now - self._last_sweep >= SWEEP_EVERY:
+                await self.sweep()
+            await self.dispatch()
+
+    async def next_due(self) -> datetime | None:
+        async with self._deps.sessionmaker() as session:
+            return await outbox.next_due_at(session)
+
+    async def advance_to(self, clock: VirtualClock, target: datetime) -> None:
+        """Move the virtual clock to `target`, stopping at each daily sweep and each due push on the way."""
+        tz = self._deps.settings.tz
+        async with self._lock:
+            await self.sweep()
+            await self.dispatch()
+            while True:
+                now = clock.now()
+                local = now.astimezone(tz)
+                next_sweep = datetime.combine(local.date() + timedelta(days=1), SANDBOX_SWEEP_AT, tzinfo=tz)
+                moments = [next_sweep]
+                due = await self.next_due()
+                if due is not None and due > now:
+                    moments.append(due)
+                step = min(moments)
+                if step > target:
+                    break
+                clock.set(step)
+                if step == next_sweep:
+                    await self.sweep()
+                await self.dispatch()
+            clock.set(target)
+            await self.dispatch()
+
+    async def close(self) -> None:
+        async with self._deps.sessionmaker.begin() as session:
+            await release_lease(session, name=SWEEP_LEASE, holder=self.holder)

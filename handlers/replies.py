@@ -1,0 +1,373 @@
+"""The admin's reply-letter flow (`/reply`, upload, preview, confirm/edit/cancel) and the deputy's rating."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from typing import Any
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop
+
+from bot.context import Context
+from bot.documents import MAX_BYTES, DocumentError, read_document
+from bot.i18n import t
+from bot.letters import parse_letter
+from bot.lifecycle import IllegalTransition
+from bot.lookup import parse_lookup
+from bot.registration import (
+    RATINGS,
+    LetterDraft,
+    NotYours,
+    ReplaceNeeded,
+    check_draft,
+    draft_from_letter,
+    rate_reply,
+    register_reply,
+    render_field_picker,
+    render_preview,
+    set_field,
+)
+from bot.render import Button, Rendered, esc, render_choices
+from handlers.audience import current_account, is_admin, lang_of
+from handlers.status import send
+from storage.replies import find_current_reply
+
+DRAFT = "reply_draft"
+TARGET = "reply_for"
+RATING = "rating_pending"
+
+
+def _user_data(context: Context) -> dict[Any, Any]:
+    data = context.user_data
+    if data is None:  # only channel posts have no user; handlers here are for people
+        raise RuntimeError("no user data for this update")
+    return data
+
+
+async def _find_item(update: Update, context: Context, text: str, *, prefix: str) -> dict[str, Any] | None:
+    """The one item a number names; asks the admin to choose when it exists in several sittings."""
+    lang = lang_of(update, context)
+    lookup = parse_lookup(text)
+    if lookup is None:
+        await send(update, Rendered(t(lang, "reply.usage")))
+        return None
+    cards = await context.bot_data.cards.find(lookup.number_key, term=lookup.term, sitting=lookup.sitting)
+    if not cards:
+        await send(update, Rendered(t(lang, "status.unknown", number=html.escape(lookup.number))))
+        return None
+    if len(cards) > 1:
+        choices = render_choices(cards, number=lookup.number, lang=lang)
+        rows = tuple(tuple(Button(b.label, f"{prefix}:{b.data.split(':')[1]}") for b in row) for row in choices.buttons)
+        await send(update, Rendered(choices.html, rows))
+        return None
+    return cards[0]
+
+
+async def reply_command(update: Update, context: Context) -> None:
+    """`/reply <no>`: remember the item and ask for the letter."""
+    lang = lang_of(update, context)
+    if not await is_admin(update, context):
+        await send(update, Rendered(t(lang, "reply.admin_only")))
+        return
+    text = " ".join(context.args or []).strip()
+    if not text:
+        await send(update, Rendered(t(lang, "reply.usage")))
+        return
+    card = await _find_item(update, context, text, prefix="rpi")
+    if card is not None:
+        _user_data(context)[TARGET] = card["id"]
+        await send(update, Rendered(t(lang, "reply.upload", number=esc(card["number"]))))
+
+
+async def reply_item_button(update: Update, context: Context) -> None:
+    """`rpi:<id>`: the item chosen for `/reply` among several sittings."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    await query.answer()
+    card = await context.bot_data.cards.by_id(int(query.data.split(":", 1)[1]))
+    if card is not None:
+        _user_data(context)[TARGET] = card["id"]
+        await send(update, Rendered(t(lang_of(update, context), "reply.upload", number=esc(card["number"]))))
+
+
+async def document_upload(update: Update, context: Context) -> None:
+    """A document: read and parse the letter, find its item, and show the preview."""
+    message = update.effective_message
+    if message is None or message.document is None:
+        return
+    lang = lang_of(update, context)
+    if not await is_admin(update, context):
+        await send(update, Rendered(t(lang, "reply.admin_only")))
+        return
+    document = message.document
+    if document.file_size is not None and document.file_size > MAX_BYTES:
+        await send(update, Rendered(t(lang, "reply.too_large")))
+        return
+    data = bytes(await (await document.get_file()).download_as_bytearray())
+    name = document.file_name or "letter"
+    deps = context.bot_data
+    try:
+        text = await asyncio.to_thread(read_document, name, data)
+    except DocumentError as exc:
+        await send(update, Rendered(html.escape(exc.message(lang))))
+        return
+    tokenizer = await deps.tokenizer_loaded()
+    letter = await asyncio.to_thread(parse_letter, text, tokenizer=tokenizer)
+    user_data = _user_data(context)
+    caption = (message.caption or "").strip()
+    card: dict[str, Any] | None = None
+    if caption.startswith("/reply"):
+        card = await _find_item(update, context, caption.removeprefix("/reply").strip(), prefix="rpi")
+        if card is None:
+            return
+    elif user_data.get(TARGET) is not None:
+        card = await deps.cards.by_id(int(user_data[TARGET]))
+    elif letter.number:
+        sitting = letter.session
+        cards = await deps.cards.find(
+            letter.number.lstrip("0") or "0",
+            term=sitting.term if sitting else None,
+            sitting=sitting.sitting if sitting else None,
+        )
+        if sitting and sitting.region:
+            cards = [c for c in cards if c["session"]["region"] == sitting.region] or cards
+        card = cards[0] if len(cards) == 1 else None
+    if card is None:
+        await send(update, Rendered(t(lang, "reply.no_item")))
+        return
+    user_data.pop(TARGET, None)
+    draft = draft_from_letter(letter, proposal_id=card["id"], body=text, file_name=name, file_data=data)
+    async with deps.sessionmaker() as session:
+        has_reply = await find_current_reply(session, proposal_id=card["id"]) is not None
+    draft.flags = check_draft(draft, card, has_reply=has_reply)
+    user_data[DRAFT] = draft
+    await send(update, render_preview(draft, card, lang))
+
+
+async def _draft(update: Update, context: Context) -> tuple[LetterDraft, dict[str, Any]] | None:
+    draft = _user_data(context).get(DRAFT)
+    card = await context.bot_data.cards.by_id(draft.proposal_id) if isinstance(draft, LetterDraft) else None
+    if not isinstance(draft, LetterDraft) or card is None:
+        await send(update, Rendered(t(lang_of(update, context), "reply.expired")))
+        return None
+    return draft, card
+
+
+async def preview_button(update: Update, context: Context) -> None:
+    """`rp:ok|replace|edit|cancel|f:<field>` under a preview."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    await query.answer()
+    lang = lang_of(update, context)
+    if not await is_admin(update, context):
+        await send(update, Rendered(t(lang, "reply.admin_only")))
+        return
+    action = query.data.split(":", 1)[1]
+    if action == "cancel":
+        _user_data(context).pop(DRAFT, None)
+        await send(update, Rendered(t(lang, "reply.cancelled")))
+        return
+    found = await _draft(update, context)
+    if found is None:
+        return
+    draft, card = found
+    if action == "edit":
+        await send(update, render_field_picker(lang))
+    elif action.startswith("f:"):
+        draft.editing = action.removeprefix("f:")
+        value = draft.fields.get(draft.editing)
+        label = t(lang, f"field.{draft.editing}")
+        await send(update, Rendered(t(lang, "reply.edit_prompt", label=label, value=esc(value or "—"))))
+    elif action in {"ok", "replace"}:
+        draft.replace_confirmed = action == "replace"
+        await _confirm(update, context, draft, card)
+
+
+async def _confirm(update: Update, context: Context, draft: LetterDraft, card: dict[str, Any]) -> None:
+    lang = lang_of(update, context)
+    deps = context.bot_data
+    user = update.effective_user
+    try:
+        result = await register_reply(
+            deps.sessionmaker,
+            draft,
+            now=deps.clock.now(),
+            actor=f"admin:{user.id if user else '?'}",
+            profile=deps.settings.profile,
+            calendar=deps.calendar,
+            tz=deps.settings.tz,
+            tokenizer=await deps.tokenizer_loaded(),
+        )
+    except ReplaceNeeded:
+        draft.flags = check_draft(draft, card, has_reply=True)
+        await send(update, Rendered(t(lang, "reply.replace_needed", number=esc(card["number"]))))
+        await send(update, render_preview(draft, card, lang))
+        return
+    except IllegalTransition as exc:
+        await send(
+            update,
+            Rendered(
+                t(
+                    lang,
+                    "error.illegal_transition",
+                    state=t(lang, f"state.{exc.state}"),
+                    action=t(lang, f"action.{exc.action}"),
+                )
+            ),
+        )
+        return
+    _user_data(context).pop(DRAFT, None)
+    if result.opinion:
+        await send(update, Rendered(t(lang, "reply.saved_opinion", number=esc(result.number))))
+    else:
+        await send(
+            update,
+            Rendered(
+                t(
+                    lang,
+                    "reply.saved",
+                    number=esc(result.number),
+                    result=esc(result.result or "—"),
+                    result_class=esc(result.result_class or "?"),
+                    count=result.notified,
+                )
+            ),
+        )
+
+
+async def rate_command(update: Update, context: Context) -> None:
+    """`/rate <no>`: the rating buttons at once (deputies of the item only)."""
+    lang = lang_of(update, context)
+    text = " ".join(context.args or []).strip()
+    if not text:
+        await send(update, Rendered(t(lang, "rate.usage")))
+        return
+    card = await _find_item(update, context, text, prefix="card")
+    if card is None:
+        return
+    deps = context.bot_data
+    async with deps.sessionmaker.begin() as session:
+        account = await current_account(update, context, session)
+        reply = await find_current_reply(session, proposal_id=card["id"])
+    deputy_ids = {d.get("id") for d in card.get("deputies", [])}
+    if account is None or account.role != "deputy" or account.deputy_id not in deputy_ids:
+        await send(update, Rendered(t(lang, "rate.not_yours", number=esc(card["number"]))))
+        return
+    if reply is None:
+        await send(update, Rendered(t(lang, "rate.no_reply", number=esc(card["number"]))))
+        return
+    buttons = tuple(Button(t(lang, f"rating.{name}"), f"rate:{reply.id}:{code}") for code, name in RATINGS.items())
+    text = t(
+        lang,
+        "rate.ask",
+        number=esc(card["number"]),
+        title=esc(card.get("title") or ""),
+        result=esc(reply.result_text or "—"),
+    )
+    await send(update, Rendered(text, (buttons,)))
+
+
+async def rate_button(update: Update, context: Context) -> None:
+    """`rate:<reply id>:<s|b|u>`; 不满意 first asks for an optional reason."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    await query.answer()
+    _, reply_id, code = query.data.split(":")
+    if code == "u":
+        _user_data(context)[RATING] = int(reply_id)
+        lang = lang_of(update, context)
+        await send(update, Rendered(t(lang, "rate.reason"), ((Button(t(lang, "button.skip"), f"rsk:{reply_id}"),),)))
+        return
+    await _rate(update, context, int(reply_id), RATINGS[code], None)
+
+
+async def rate_skip_button(update: Update, context: Context) -> None:
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    await query.answer()
+    _user_data(context).pop(RATING, None)
+    await _rate(update, context, int(query.data.split(":")[1]), RATINGS["u"], None)
+
+
+async def _rate(update: Update, context: Context, reply_id: int, rating: str, reason: str | None) -> None:
+    lang = lang_of(update, context)
+    deps = context.bot_data
+    async with deps.sessionmaker.begin() as session:
+        account = await current_account(update, context, session)
+    if account is None:
+        return
+    try:
+        rated = await rate_reply(
+            deps.sessionmaker,
+            reply_id=reply_id,
+            rating=rating,
+            account=account,
+            reason=reason,
+            now=deps.clock.now(),
+            profile=deps.settings.profile,
+            calendar=deps.calendar,
+            tz=deps.settings.tz,
+            admin_ids=deps.admins,
+        )
+    except NotYours as exc:
+        await send(update, Rendered(t(lang, "rate.not_yours", number=esc(exc.args[0]))))
+        return
+    except IllegalTransition:
+        await send(update, Rendered(t(lang, "rate.no_reply", number="—")))
+        return
+    label = t(lang, f"rating.{rated.rating}")
+    if rated.already:
+        await send(update, Rendered(t(lang, "rate.already", rating=label)))
+    elif rated.due_on is not None:
+        await send(update, Rendered(t(lang, "rate.saved_rehandling", due_on=rated.due_on.isoformat())))
+    else:
+        await send(update, Rendered(t(lang, "rate.saved", rating=label)))
+
+
+async def pending_text(update: Update, context: Context) -> None:
+    """Group -1: a text that answers an open question (a field correction, a rating reason) is consumed here."""
+    message = update.effective_message
+    if message is None or message.text is None or context.user_data is None:
+        return
+    user_data = context.user_data
+    draft = user_data.get(DRAFT)
+    if isinstance(draft, LetterDraft) and draft.editing is not None:
+        lang = lang_of(update, context)
+        name, draft.editing = draft.editing, None
+        hint = set_field(draft, name, message.text)
+        if hint is not None:
+            label = t(lang, f"field.{name}")
+            await send(
+                update,
+                Rendered(t(lang, "reply.edit_bad", value=esc(message.text[:40]), label=label, hint=t(lang, hint))),
+            )
+            draft.editing = name
+            raise ApplicationHandlerStop
+        card = await context.bot_data.cards.by_id(draft.proposal_id)
+        if card is not None:
+            async with context.bot_data.sessionmaker() as session:
+                has_reply = await find_current_reply(session, proposal_id=card["id"]) is not None
+            draft.flags = check_draft(draft, card, has_reply=has_reply)
+            await send(update, render_preview(draft, card, lang))
+        raise ApplicationHandlerStop
+    if user_data.get(RATING) is not None:
+        reply_id = int(user_data.pop(RATING))
+        await _rate(update, context, reply_id, RATINGS["u"], message.text[:500])
+        raise ApplicationHandlerStop
+
+
+__all__ = [
+    "document_upload",
+    "pending_text",
+    "preview_button",
+    "rate_button",
+    "rate_command",
+    "rate_skip_button",
+    "reply_command",
+    "reply_item_button",
+]

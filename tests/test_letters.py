@@ -1,0 +1,726 @@
+"""Tests for bot.letters: the seed letter field by field, varied fixture letters, other encodings and formats,
+and property tests that the parser never raises."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from pathlib import Path
+
+import docx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.documents import read_document
+from bot.letters import (
+    Contact,
+    LetterSession,
+    ParsedLetter,
+    classify_result,
+    normalize_text,
+    parse_chinese_number,
+    parse_letter,
+)
+from bot.letters_cli import describe_letter, parse_letter_command, parse_letter_file
+from bot.text import Tokenizer, default_userdict
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SEED_PATH = FIXTURES / "000_22e5c766df40d68a.txt"
+SEED = SEED_PATH.read_text(encoding="utf-8")
+LETTERS = FIXTURES / "letters"
+
+SEED_FIELDS = {
+    "letter_type": "reply",
+    "kind": "代表建议",
+    "session": {"region": "长宁区", "body": "人大", "term": 17, "sitting": 5},
+    "number": "018",
+    "proposers": ["康红恩"],
+    "title": "关于高标准打造“上海硅巷”科创街区，加速集聚科创型企业的建议",
+    "result": "解决或采纳",
+    "result_class": "A",
+    "signer": "詹镭",
+    "unit": "长宁区科学技术委员会",
+    "date": "2024-04-29",
+    "public": True,
+    "contact": {"name": "洪嫣", "phone": "52388345", "address": "安西路 35号", "postcode": "200050"},
+    "doc_number": None,
+}
+
+EXPECTED: dict[str, dict[str, object]] = {
+    "01_city_reply_doc_number.txt": {
+        "letter_type": "reply",
+        "kind": "代表建议",
+        "session": {"region": None, "body": "人大", "term": 16, "sitting": 1},
+        "number": "0123",
+        "proposers": ["李建国"],
+        "title": "关于加快推进既有多层住宅加装电梯工作的建议",
+        "result": "解决或采纳",
+        "result_class": "A",
+        "signer": "王志明",
+        "unit": "上海市规划和自然资源局",
+        "date": "2023-06-15",
+        "public": True,
+        "contact": {"name": "陈晓", "phone": "23111234", "address": None, "postcode": None},
+        "doc_number": "沪规划资源建〔2023〕8号",
+    },
+    "02_district_cppcc_result_letter.txt": {
+        "letter_type": "reply",
+        "kind": "政协提案",
+        "session": {"region": None, "body": "政协", "term": 15, "sitting": 5},
+        "number": "155144",
+        "proposers": ["张伟", "李红"],
+        "title": "关于推动长宁区低空经济产业发展的建议",
+        "result": "B",
+        "result_class": "B",
+        "signer": "赵刚",
+        "unit": "长宁区发展和改革委员会",
+        "date": "2024-05-20",
+        "public": False,
+        "contact": {"name": "孙丽", "phone": "021-62581234", "address": None, "postcode": None},
+        "doc_number": None,
+    },
+    "03_co_handling_opinion.txt": {
+        "letter_type": "co-handling",
+        "kind": "代表建议",
+        "session": {"region": "长宁区", "body": "人大", "term": 17, "sitting": 5},
+        "number": "025",
+        "proposers": ["王芳"],
+        "title": "关于在科创街区增设口袋公园的建议",
+        "result": None,
+        "result_class": None,
+        "signer": None,
+        "unit": "长宁区绿化和市容管理局",
+        "date": "2024-03-28",
+        "public": None,
+        "contact": {"name": "吴斌", "phone": "22051234", "address": None, "postcode": None},
+        "doc_number": None,
+    },
+    "04_national_cppcc_fuhan.txt": {
+        "letter_type": "reply",
+        "kind": "政协提案",
+        "session": {"region": "全国", "body": "政协", "term": 13, "sitting": 3},
+        "number": "1234",
+        "proposers": ["刘强"],
+        "title": "关于加大对县级财政转移支付力度的提案",
+        "result": None,
+        "result_class": None,
+        "signer": None,
+        "unit": "财政部",
+        "date": "2020-08-17",
+        "public": True,
+        "contact": {"name": "预算司", "phone": "68551234", "address": None, "postcode": None},
+        "doc_number": "财预函【2020】275号",
+    },
+    "05_traditional_spaced_pdf.txt": {
+        "letter_type": "reply",
+        "kind": "代表建议",
+        "session": {"region": "长宁区", "body": "人大", "term": 17, "sitting": 5},
+        "number": "031",
+        "proposers": ["陈静"],
+        "title": "关于加强中小学课后服务的建议",
+        "result": "A类",
+        "result_class": "A",
+        "signer": "李华",
+        "unit": "长宁区教育局",
+        "date": "2024-05-06",
+        "public": True,
+        "contact": {"name": "郑敏", "phone": "22000000", "address": None, "postcode": None},
+        "doc_number": None,
+    },
+    "06_metadata_repeated_twice.txt": {
+        "letter_type": "reply",
+        "kind": "代表建议",
+        "session": {"region": "长宁区", "body": "人大", "term": 17, "sitting": 5},
+        "number": "042",
+        "proposers": ["马骏"],
+        "title": "关于缓解古北地区停车难问题的建议",
+        "result": "正在解决",
+        "result_class": "B",
+        "signer": "孙建",
+        "unit": "长宁区建设和管理委员会",
+        "date": "2024-05-30",
+        "public": True,
+        "contact": {"name": "许亮", "phone": "22052200", "address": None, "postcode": None},
+        "doc_number": "长建管〔2024〕56号",
+    },
+    "07_bill_four_class_d.txt": {
+        "letter_type": "reply",
+        "kind": "议案",
+        "session": {"region": "松江区", "body": "人大", "term": 9, "sitting": 3},
+        "number": "3",
+        "proposers": ["沈国华"],
+        "title": "关于制定松江区历史文化风貌区保护条例的议案",
+        "result": "D类（留作参考）",
+        "result_class": "D",
+        "signer": "顾伟民",
+        "unit": "松江区人民政府办公室",
+        "date": "2023-04-20",
+        "public": None,
+        "contact": {"name": None, "phone": None, "address": None, "postcode": None},
+        "doc_number": None,
+    },
+    "08_result_after_doc_number.txt": {
+        "letter_type": "reply",
+        "kind": "代表建议",
+        "session": {"region": "长宁区", "body": "人大", "term": 17, "sitting": 5},
+        "number": "067",
+        "proposers": ["周文", "黄敏"],
+        "title": "关于加强社区卫生服务中心家庭医生签约服务的建议",
+        "result": "B类",
+        "result_class": "B",
+        "signer": None,
+        "unit": "长宁区卫生健康委员会",
+        "date": "2024-04-12",
+        "public": None,
+        "contact": {"name": "何静", "phone": "62290000", "address": "长宁区江苏路 480号", "postcode": "200050"},
+        "doc_number": "长卫健〔2024〕18号",
+    },
+    "09_minimal_missing_fields.txt": {
+        "letter_type": "reply",
+        "kind": "代表建议",
+        "session": None,
+        "number": "7",
+        "proposers": [],
+        "title": "关于增加社区助餐点的建议",
+        "result": None,
+        "result_class": None,
+        "signer": None,
+        "unit": "长宁区民政局",
+        "date": None,
+        "public": None,
+        "contact": {"name": None, "phone": None, "address": None, "postcode": None},
+        "doc_number": None,
+    },
+    "10_docx_table_tabs.txt": {
+        "letter_type": "reply",
+        "kind": "代表建议",
+        "session": {"region": "长宁区", "body": "人大", "term": 17, "sitting": 1},
+        "number": "56",
+        "proposers": ["刘洋"],
+        "title": "关于优化长宁区公交线路与地铁站点接驳的建议",
+        "result": "列入计划拟解决",
+        "result_class": "B",
+        "signer": "黄海",
+        "unit": "长宁区建设和管理委员会",
+        "date": "2022-05-10",
+        "public": True,
+        "contact": {"name": "张宏", "phone": "22053300", "address": None, "postcode": None},
+        "doc_number": None,
+    },
+    "11_ascii_punctuation.txt": {
+        "letter_type": "reply",
+        "kind": "代表建议",
+        "session": {"region": "长宁区", "body": "人大", "term": 16, "sitting": 1},
+        "number": "088",
+        "proposers": ["陶然"],
+        "title": "关于对天山路地区老旧公房实施成套改造的建议",
+        "result": "因条件限制无法解决",
+        "result_class": "C",
+        "signer": "沈浩",
+        "unit": "长宁区住房保障和房屋管理局",
+        "date": "2017-08-02",
+        "public": True,
+        "contact": {"name": "钱芳", "phone": "021-52380000", "address": None, "postcode": None},
+        "doc_number": "长房[2017]19号",
+    },
+    "12_split_handling_on_request.txt": {
+        "letter_type": "co-handling",
+        "kind": "代表建议",
+        "session": {"region": None, "body": "人大", "term": 16, "sitting": 2},
+        "number": "0456",
+        "proposers": ["蒋涛"],
+        "title": "关于加快虹桥枢纽至长宁中心城区快速通道建设的建议",
+        "result": None,
+        "result_class": None,
+        "signer": None,
+        "unit": "长宁区人民政府办公室",
+        "date": "2024-03-08",
+        "public": False,
+        "contact": {"name": "林涛", "phone": "22050011", "address": None, "postcode": None},
+        "doc_number": None,
+    },
+    "13_same_line_unit_date_quotes.txt": {
+        "letter_type": "reply",
+        "kind": "代表建议",
+        "session": {"region": "长宁区", "body": "人大", "term": 17, "sitting": 5},
+        "number": "102",
+        "proposers": ["邱明"],
+        "title": "关于支持长宁区首店经济发展的建议",
+        "result": "计划解决",
+        "result_class": "B",
+        "signer": "冯磊",
+        "unit": "长宁区商务委员会",
+        "date": "2024-07-01",
+        "public": None,
+        "contact": {"name": "邓丽", "phone": "22063300", "address": "长宁区长宁路 599号", "postcode": "200050"},
+        "doc_number": None,
+    },
+    "14_reference_only_full_region.txt": {
+        "letter_type": "reply",
+        "kind": "代表建议",
+        "session": {"region": "上海市长宁区", "body": "人大", "term": 17, "sitting": 5},
+        "number": "133",
+        "proposers": ["叶青"],
+        "title": "关于在中山公园增设夜间开放区域的建议",
+        "result": "留作参考",
+        "result_class": "C",
+        "signer": "欧阳娜娜",
+        "unit": "长宁区绿化和市容管理局",
+        "date": "2024-04-25",
+        "public": True,
+        "contact": {"name": "陆冰", "phone": "62127720", "address": None, "postcode": None},
+        "doc_number": None,
+    },
+    "15_pdf_broken_lines.txt": {
+        "letter_type": "reply",
+        "kind": "代表建议",
+        "session": {"region": "长宁区", "body": "人大", "term": 17, "sitting": 5},
+        "number": "078",
+        "proposers": ["方志远"],
+        "title": "关于推进长宁区老旧小区电动自行车集中充电设施建设的建议",
+        "result": "B",
+        "result_class": "B",
+        "signer": "蒋军",
+        "unit": "长宁区建设和管理委员会",
+        "date": "2024-05-13",
+        "public": True,
+        "contact": {"name": "丁鹏", "phone": "22052211", "address": "长宁区长宁路 599号", "postcode": "200050"},
+        "doc_number": None,
+    },
+    "16_city_cppcc_fuhan_type_trap.txt": {
+        "letter_type": "reply",
+        "kind": "政协提案",
+        "session": {"region": None, "body": "政协", "term": 14, "sitting": 2},
+        "number": "0789",
+        "proposers": ["吴刚"],
+        "title": "关于优化中心城区出租车候客站布局的提案",
+        "result": "A",
+        "result_class": "A",
+        "signer": "杨健",
+        "unit": "上海市交通委员会",
+        "date": "2024-06-20",
+        "public": True,
+        "contact": {"name": "蔡文", "phone": "23456789", "address": None, "postcode": None},
+        "doc_number": "沪交函【2024】275号",
+    },
+    "17_signer_traps_not_public.txt": {
+        "letter_type": "reply",
+        "kind": "代表建议",
+        "session": {"region": "长宁区", "body": "人大", "term": 17, "sitting": 5},
+        "number": "115",
+        "proposers": ["钟毅"],
+        "title": "关于加强虹桥路沿线违规户外广告整治的建议",
+        "result": "已解决",
+        "result_class": "A",
+        "signer": None,
+        "unit": "长宁区城市管理行政执法局",
+        "date": "2024-05-09",
+        "public": False,
+        "contact": {"name": "袁媛", "phone": "22050099", "address": None, "postcode": None},
+        "doc_number": None,
+    },
+    "18_national_npc_cppcc_region.txt": {
+        "letter_type": "reply",
+        "kind": "政协提案",
+        "session": {"region": "上海市", "body": "政协", "term": 14, "sitting": 2},
+        "number": "0321",
+        "proposers": ["郑海", "王璐"],
+        "title": "关于加快上海人工智能产业集群发展的提案",
+        "result": "正在解决",
+        "result_class": "B",
+        "signer": "张宏伟",
+        "unit": "上海市经济和信息化委员会",
+        "date": "2024-05-29",
+        "public": True,
+        "contact": {"name": "高远", "phone": "23112850", "address": None, "postcode": None},
+        "doc_number": None,
+    },
+    "19_national_npc_suggestion.txt": {
+        "letter_type": "reply",
+        "kind": "代表建议",
+        "session": {"region": "全国", "body": "人大", "term": 13, "sitting": 3},
+        "number": "5023",
+        "proposers": ["王建华"],
+        "title": "关于进一步减轻义务教育阶段学生课外培训负担的建议",
+        "result": None,
+        "result_class": None,
+        "signer": None,
+        "unit": "教育部",
+        "date": "2020-09-08",
+        "public": None,
+        "contact": {"name": "李明", "phone": "010-66096114", "address": None, "postcode": None},
+        "doc_number": "教建议〔2020〕第317号",
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Tokenizer:
+    tok = Tokenizer(default_userdict())
+    tok.initialize()
+    return tok
+
+
+def fields(letter: ParsedLetter) -> dict[str, object]:
+    """The JSON object without the tokenizer-dependent summary and keywords."""
+    data = letter.to_json()
+    del data["summary"], data["keywords"]
+    return data
+
+
+def seed_docx() -> bytes:
+    document = docx.Document()
+    for line in SEED.splitlines():
+        if line.strip():
+            document.add_paragraph(line)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def test_parse_letter_seed_letter_gives_exact_fields() -> None:
+    letter = parse_letter(SEED)
+    assert fields(letter) == SEED_FIELDS
+    assert letter.summary == ""
+    assert letter.keywords == ()
+
+
+def test_parse_letter_seed_letter_gives_typed_values() -> None:
+    letter = parse_letter(SEED)
+    assert letter.session == LetterSession(region="长宁区", body="人大", term=17, sitting=5)
+    assert letter.date == dt.date(2024, 4, 29)
+    assert letter.contact == Contact(name="洪嫣", phone="52388345", address="安西路 35号", postcode="200050")
+    assert letter.proposers == ("康红恩",)
+
+
+def test_parse_letter_with_tokenizer_adds_summary_and_keywords(tokenizer: Tokenizer) -> None:
+    letter = parse_letter(SEED, tokenizer=tokenizer)
+    assert fields(letter) == SEED_FIELDS
+    assert 0 < len(letter.summary) <= 120
+    assert "硅巷" in letter.keywords or "科创" in letter.keywords
+
+
+def test_to_json_seed_letter_has_design_keys_in_order(tokenizer: Tokenizer) -> None:
+    data = parse_letter(SEED, tokenizer=tokenizer).to_json()
+    assert list(data) == [
+        "letter_type", "kind", "session", "number", "proposers", "title", "result", "result_class",
+        "signer", "unit", "date", "public", "contact", "doc_number", "summary", "keywords",
+    ]  # fmt: skip
+    assert json.loads(json.dumps(data, ensure_ascii=False)) == data
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_parse_letter_fixture_letter_gives_expected_fields(name: str) -> None:
+    assert fields(parse_letter((LETTERS / name).read_text(encoding="utf-8"))) == EXPECTED[name]
+
+
+def test_fixtures_every_letter_file_has_expectations() -> None:
+    assert sorted(p.name for p in LETTERS.glob("*.txt")) == sorted(EXPECTED)
+    assert len(EXPECTED) >= 15
+
+
+def test_parse_letter_gb18030_bytes_same_as_utf8(tokenizer: Tokenizer) -> None:
+    text = read_document("letter.txt", SEED.encode("gb18030"))
+    assert parse_letter(text, tokenizer=tokenizer) == parse_letter(SEED, tokenizer=tokenizer)
+
+
+def test_parse_letter_docx_same_as_txt(tokenizer: Tokenizer) -> None:
+    text = read_document("letter.docx", seed_docx())
+    assert parse_letter(text, tokenizer=tokenizer) == parse_letter(SEED, tokenizer=tokenizer)
+
+
+def test_parse_letter_docx_with_header_table_reads_labels() -> None:
+    document = docx.Document()
+    document.add_paragraph("对长宁区第十七届人大五次会议第 018 号代表建议的答复")
+    table = document.add_table(rows=1, cols=4)
+    for cell, value in zip(table.rows[0].cells, ["办理结果", "解决或采纳", "签发人", "詹镭"], strict=True):
+        cell.text = value
+    document.add_paragraph("康红恩代表：")
+    document.add_paragraph("您提出的《关于高标准打造“上海硅巷”科创街区，加速集聚科创型企业的建议》收悉。")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    letter = parse_letter(read_document("reply.docx", buffer.getvalue()))
+    assert (letter.result, letter.result_class, letter.signer, letter.number) == ("解决或采纳", "A", "詹镭", "018")
+
+
+def test_parse_letter_file_txt_gb18030_and_docx_agree(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_bytes(SEED.encode("gb18030"))
+    (tmp_path / "b.docx").write_bytes(seed_docx())
+    parsed = [parse_letter_file(tmp_path / name, tokenizer=None) for name in ("a.txt", "b.docx")]
+    assert [fields(p) for p in parsed] == [SEED_FIELDS, SEED_FIELDS]
+
+
+def test_describe_letter_seed_names_every_field() -> None:
+    text = describe_letter(parse_letter(SEED))
+    for value in ("018", "康红恩", "解决或采纳（A）", "詹镭", "长宁区科学技术委员会", "2024-04-29", "200050"):
+        assert value in text
+
+
+def test_parse_letter_letter_printed_twice_parsed_once() -> None:
+    assert fields(parse_letter(SEED + "\n\n" + SEED)) == SEED_FIELDS
+
+
+def test_parse_letter_publisher_metadata_and_copy_lines_ignored() -> None:
+    text = (
+        "索引号：SH0105-2024-00077 主题分类：科技\n发布机构：长宁区科委 发布日期：2024-05-08\n"
+        "【字体：大 中 小】【打印本页】【关闭窗口】\n" + SEED + "\n抄送：区人大常委会代表工作室，区政府办公室。\n"
+    )
+    assert fields(parse_letter(text)) == SEED_FIELDS
+
+
+def test_parse_letter_pdf_debris_same_fields() -> None:
+    lines = SEED.splitlines()
+    lines.insert(60, "- 2 -")
+    lines.insert(120, "第 3 页 共 4 页")
+    lines[0] = " ".join(lines[0].strip())  # "对 长 宁 区 …" as some PDF extractors print it
+    assert fields(parse_letter("\n".join(lines))) == SEED_FIELDS
+
+
+def test_parse_letter_ascii_punctuation_same_fields() -> None:
+    text = SEED.replace("：", ":").replace("（", "(").replace("）", ")")
+    assert fields(parse_letter(text)) == SEED_FIELDS
+
+
+def test_parse_letter_traditional_characters_same_fields() -> None:
+    text = (
+        SEED.replace("会议", "會議")
+        .replace("号代表建议的答复", "號代表建議的答復")
+        .replace("办理结果", "辦理結果")
+        .replace("签发人", "簽發人")
+        .replace("联系电话", "聯繫電話")
+    )
+    assert fields(parse_letter(text)) == SEED_FIELDS
+
+
+def test_parse_letter_chinese_numeral_date_parsed() -> None:
+    text = SEED.replace("2024年 4月 29日", "二〇二四年四月二十九日")
+    assert parse_letter(text).date == dt.date(2024, 4, 29)
+
+
+def test_parse_letter_not_public_marks_false() -> None:
+    assert parse_letter(SEED.replace("（此件公开发布）", "（此件不予公开）")).public is False
+
+
+def test_parse_letter_no_public_line_gives_none() -> None:
+    assert parse_letter(SEED.replace("（此件公开发布）", "")).public is None
+
+
+def test_parse_letter_on_request_publication_is_not_public() -> None:
+    """依申请公开 (released only on request) is not proactive publication, so the bot treats it as private."""
+    assert parse_letter(SEED.replace("（此件公开发布）", "（依申请公开）")).public is False
+
+
+def test_parse_letter_document_number_never_taken_as_proposal_number() -> None:
+    text = SEED.replace("办理结果", "长科委〔2024〕第12号\n办理结果")
+    letter = parse_letter(text)
+    assert (letter.number, letter.doc_number) == ("018", "长科委〔2024〕第12号")
+
+
+def test_parse_letter_empty_text_gives_all_none() -> None:
+    letter = parse_letter("")
+    assert fields(letter) == {
+        "letter_type": None, "kind": None, "session": None, "number": None, "proposers": [], "title": None,
+        "result": None, "result_class": None, "signer": None, "unit": None, "date": None, "public": None,
+        "contact": {"name": None, "phone": None, "address": None, "postcode": None}, "doc_number": None,
+    }  # fmt: skip
+
+
+SEAL_SEED = SEED.replace("长宁区科学技术委员会\n", "长宁区科学技术委员会（盖章）\n")
+
+
+@pytest.mark.parametrize(
+    ("variant", "expected"),
+    [
+        (SEED.replace("2024年 4月 29日\n\n（此件公开发布）", "2024年 4月 29日（此件公开发布）"), {}),
+        (SEED.replace(" 对长宁区第十七届", "长宁区科委对长宁区第十七届"), {}),
+        (SEAL_SEED, {}),
+        (SEED.replace("联系人姓名：洪嫣 联系电话：52388345", "联系人：洪嫣（52388345）"), {}),
+        (SEED.replace("签发人：詹镭", "签 发 人：詹 镭"), {}),
+        (SEED.replace("018", "０１８").replace("52388345", "５２３８８３４５"), {}),
+        (SEED.replace("\n", "\r\n"), {}),
+        (
+            SEED.replace("办理结果：解决或采纳 ", "").replace("（此件公开发布）", "（此件公开发布）\n办理结果：A类"),
+            {"result": "A类"},
+        ),
+        (
+            SEED.replace("号代表建议的答复", "号代表建议的答复（B）").replace("办理结果：解决或采纳 ", ""),
+            {"result": "B", "result_class": "B"},
+        ),
+        (
+            SEED.replace("2024年 4月 29日", "").replace("办理结果", "（2024年4月29日）\n办理结果"),
+            {"unit": "长宁区科学技术委员会"},
+        ),
+        (
+            SEED.replace("办理结果：解决或采纳", "类别：代表建议 办理结果：B类（正在解决）"),
+            {"result": "B类（正在解决）", "result_class": "B"},
+        ),
+        (SEED.replace("签发人：詹镭", "承办负责人：詹镭"), {"signer": None}),
+        (SEED.replace("康红恩代表：", "尊敬的康红恩代表："), {}),
+        (SEED.replace("康红恩代表：", "康红恩等3名代表："), {}),
+        (SEED.replace("康红恩代表：", "康红恩、王伟代表："), {"proposers": ["康红恩", "王伟"]}),
+    ],
+    ids=[
+        "date-and-public-on-one-line",
+        "unit-before-title",
+        "seal-after-unit",
+        "phone-in-brackets",
+        "spaced-signer",
+        "full-width-digits",
+        "crlf",
+        "result-in-footer",
+        "bracketed-class-in-title",
+        "date-under-title",
+        "category-is-document-type",
+        "only-responsible-leader",
+        "respectful-salutation",
+        "counted-salutation",
+        "two-names",
+    ],
+)
+def test_parse_letter_seed_variant_gives_expected_fields(variant: str, expected: dict[str, object]) -> None:
+    assert fields(parse_letter(variant)) == SEED_FIELDS | expected
+
+
+def test_parse_letter_text_on_one_line_never_guesses_the_signer() -> None:
+    """Without line breaks "签发人：詹镭康红恩代表：…" does not say where the name ends, so it is None."""
+    letter = parse_letter(SEED.replace("\n", ""))
+    assert (letter.number, letter.result, letter.signer) == ("018", "解决或采纳", None)
+
+
+def test_parse_letter_publisher_title_used_when_letter_has_none() -> None:
+    text = "标题：关于长宁区第十七届人大五次会议第 018 号代表建议的答复 发布日期：2024-05-08\n康红恩代表：\n您好。"
+    letter = parse_letter(text)
+    assert (letter.number, letter.letter_type, letter.kind) == ("018", "reply", "代表建议")
+    assert letter.session == LetterSession(region="长宁区", body="人大", term=17, sitting=5)
+
+
+@pytest.mark.parametrize(
+    ("printed", "expected"),
+    [
+        ("解决或采纳", "A"),
+        ("已解决", "A"),
+        ("采纳", "A"),
+        ("A", "A"),
+        ("A类", "A"),
+        ("（B类）", "B"),
+        ("列入计划拟解决", "B"),
+        ("正在解决", "B"),
+        ("计划解决", "B"),
+        ("列入计划", "B"),
+        ("因条件限制无法解决", "C"),
+        ("留作参考", "C"),
+        ("无法解决", "C"),
+        ("C", "C"),
+        ("D类（留作参考）", "D"),
+        ("d", "D"),
+        ("提案", None),
+        ("", None),
+    ],
+)
+def test_classify_result_printed_form_gives_class(printed: str, expected: str | None) -> None:
+    assert classify_result(printed) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("17", 17), ("十七", 17), ("十", 10), ("二十一", 21), ("五", 5), ("一百零五", 105), ("一五", 15)],
+)
+def test_parse_chinese_number_numeral_gives_int(text: str, expected: int) -> None:
+    assert parse_chinese_number(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "十十x", "abc", "１７"])
+def test_parse_chinese_number_garbage_gives_none(text: str) -> None:
+    assert parse_chinese_number(text) is None
+
+
+def test_normalize_text_maps_traditional_and_ascii_but_keeps_numbers() -> None:
+    assert normalize_text("辦理結果:A (10:30, 1,000)") == "办理结果：A （10:30， 1,000）"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_parse_letter_arbitrary_text_never_raises(text: str) -> None:
+    letter = parse_letter(text)
+    json.dumps(letter.to_json(), ensure_ascii=False)
+
+
+_SEED_LINES = SEED.splitlines()
+
+
+@st.composite
+def mutated_seed(draw: st.DrawFn) -> str:
+    lines = list(_SEED_LINES)
+    for _ in range(draw(st.integers(min_value=1, max_value=6))):
+        op = draw(st.sampled_from(["delete", "insert", "swap", "cut", "duplicate"]))
+        i = draw(st.integers(min_value=0, max_value=len(lines) - 1)) if lines else 0
+        if op == "delete" and lines:
+            del lines[i]
+        elif op == "insert":
+            lines.insert(
+                i,
+                draw(
+                    st.text(
+                        alphabet=st.sampled_from(
+                            list("第号届次会议年月日：:（）〔〕0123456789一二十代表委员签发人联系电话 \n")
+                        )
+                    )
+                ),
+            )
+        elif op == "swap" and len(lines) > 1:
+            j = draw(st.integers(min_value=0, max_value=len(lines) - 1))
+            lines[i], lines[j] = lines[j], lines[i]
+        elif op == "cut" and lines:
+            line = lines[i]
+            k = draw(st.integers(min_value=0, max_value=len(line)))
+            lines[i] = line[:k]
+        elif op == "duplicate" and lines:
+            lines.insert(i, lines[i])
+    return "\n".join(lines)
+
+
+@settings(max_examples=150, deadline=None)
+@given(mutated_seed())
+def test_parse_letter_mutated_seed_never_raises(tokenizer: Tokenizer, text: str) -> None:
+    letter = parse_letter(text, tokenizer=tokenizer)
+    json.dumps(letter.to_json(), ensure_ascii=False)
+    assert len(letter.summary) <= 120
+
+
+def test_parse_letter_command_json_prints_one_object() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert parse_letter_command(SEED_PATH, as_json=True, out=out, err=err) == 0
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1
+    data = json.loads(lines[0])
+    del data["summary"], data["keywords"]
+    assert data == SEED_FIELDS
+    assert err.getvalue() == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "phrase"),
+    [
+        ("empty.txt", b"", "empty"),
+        ("junk.txt", bytes(range(256)) * 8, "binary"),
+        ("sheet.xyz", b"\x89PNG\r\n\x1a\n", "Unsupported file type"),
+    ],
+)
+def test_parse_letter_command_unreadable_file_one_line_and_exit_one(
+    tmp_path: Path, name: str, data: bytes, phrase: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    out, err = io.StringIO(), io.StringIO()
+    assert parse_letter_command(path, as_json=True, out=out, err=err) == 1
+    assert out.getvalue() == ""
+    assert len(err.getvalue().splitlines()) == 1
+    assert phrase in err.getvalue()
+
+
+def test_parse_letter_command_missing_file_one_line_and_exit_one(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert parse_letter_command(tmp_path / "nope.pdf", as_json=False, out=out, err=err) == 1
+    assert len(err.getvalue().splitlines()) == 1
