@@ -38,6 +38,7 @@ from handlers.follows import (
     unfollow_reply,
 )
 from handlers.identities import bind_command, unbind_command
+from handlers.lists import due_command, mine_command, overdue_command
 from handlers.replies import (
     document_upload,
     pending_text,
@@ -60,7 +61,22 @@ from storage.migrate import check_current, upgrade
 logger = logging.getLogger(__name__)
 
 SANDBOX_TOKEN = "123456789:SANDBOX-sandbox-sandbox-sandbox"
-COMMANDS = ("start", "help", "status", "follow", "unfollow", "following", "settings", "rate", "unbind", "bind", "reply")
+COMMANDS = (
+    "start",
+    "help",
+    "status",
+    "follow",
+    "unfollow",
+    "following",
+    "mine",
+    "due",
+    "overdue",
+    "settings",
+    "rate",
+    "unbind",
+    "bind",
+    "reply",
+)
 
 
 class NumberFilter(filters.MessageFilter):
@@ -83,6 +99,9 @@ def register_handlers(app: App) -> None:
     app.add_handler(CommandHandler("bind", bind_command))
     app.add_handler(CommandHandler("unbind", unbind_command))
     app.add_handler(CommandHandler("settings", settings_command))
+    app.add_handler(CommandHandler("mine", mine_command))
+    app.add_handler(CommandHandler("due", due_command))
+    app.add_handler(CommandHandler("overdue", overdue_command))
     app.add_handler(CommandHandler("reply", reply_command))
     app.add_handler(CommandHandler("rate", rate_command))
     app.add_handler(MessageHandler(filters.Document.ALL, document_upload))

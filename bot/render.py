@@ -250,3 +250,45 @@ __all__ = [
     "session_label",
     "split_message",
 ]
+
+
+def render_list(
+    title: str,
+    cards: Sequence[Mapping[str, Any]],
+    *,
+    today: date,
+    lang: str,
+    unit_id: int | None = None,
+    shown: int = 15,
+) -> Rendered:
+    """A list of items with their due day and countdown; each item gets a button that opens its card."""
+    lines = [title]
+    if not cards:
+        lines.append(t(lang, "list.empty"))
+    buttons: list[tuple[Button, ...]] = []
+    for card in cards[:shown]:
+        units = card.get("units", [])
+        mine = next((u for u in units if unit_id is not None and u.get("id") == unit_id), None)
+        clock = mine or _lead(card)
+        due = ""
+        if clock and clock.get("due_on"):
+            countdown = _countdown(card, date.fromisoformat(clock["due_on"]), today, lang)
+            due = f"，{clock['due_on']}" + (f"（{countdown}）" if countdown else "")
+            if lang != "zh":
+                due = f", {clock['due_on']}" + (f" ({countdown})" if countdown else "")
+        title_text = str(card.get("title") or "")
+        short = title_text if len(title_text) <= 24 else title_text[:23] + "…"
+        lines.append(
+            t(
+                lang,
+                "list.line",
+                number=esc(card["number"]),
+                title=esc(short),
+                state=t(lang, "state." + str(card.get("state"))),
+                due=esc(due),
+            )
+        )
+        buttons.append((Button(t(lang, "button.open_item", number=card["number"]), f"card:{card['id']}"),))
+    if len(cards) > shown:
+        lines.append(t(lang, "list.more", count=len(cards) - shown))
+    return Rendered("\n".join(lines), tuple(buttons))

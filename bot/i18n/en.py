@@ -242,3 +242,22 @@ MESSAGES.update(
         "action.opinion": "co-handling opinion",
     }
 )
+
+MESSAGES.update(
+    {
+        "cmd.mine": "My items (deputies) or my unit's items",
+        "cmd.due": "Items due soon (units, admins)",
+        "cmd.overdue": "Overdue items (units, admins)",
+        "list.mine": "<b>My items</b> ({count})",
+        "list.unit": "<b>Items handled by {unit}</b> ({count})",
+        "list.due": "<b>Due within 30 days</b> ({count})",
+        "list.overdue": "<b>Overdue</b> ({count})",
+        "list.empty": "No items match.",
+        "list.line": "• No. {number} {title} — {state}{due}",
+        "list.more": "…and {count} more.",
+        "list.not_bound": "/mine needs a deputy or unit binding first (ask the liaison office for a binding link).",
+        "list.unit_or_admin": "{command} is for unit staff and admins.",
+        "list.dead": "📮 <b>Pushes given up on</b> ({count}):",
+        "list.dead_line": "• #{id} → {chat} ({kind}) after {attempts} attempts: {error}",
+    }
+)

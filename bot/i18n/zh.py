@@ -243,3 +243,22 @@ MESSAGES.update(
         "action.opinion": "会办意见",
     }
 )
+
+MESSAGES.update(
+    {
+        "cmd.mine": "我的建议（代表）或本单位承办的建议",
+        "cmd.due": "即将到期的建议（承办单位、管理员）",
+        "cmd.overdue": "逾期未答复的建议（承办单位、管理员）",
+        "list.mine": "<b>我的建议</b>（{count} 件）",
+        "list.unit": "<b>{unit} 承办的建议</b>（{count} 件）",
+        "list.due": "<b>30 天内到期</b>（{count} 件）",
+        "list.overdue": "<b>逾期未答复</b>（{count} 件）",
+        "list.empty": "没有符合条件的建议。",
+        "list.line": "• 第 {number} 号 {title} — {state}{due}",
+        "list.more": "……另有 {count} 件未列出。",
+        "list.not_bound": "/mine 需要先绑定代表或承办单位身份（向代表工作机构索取绑定链接）。",
+        "list.unit_or_admin": "{command} 仅供承办单位人员和管理员使用。",
+        "list.dead": "📮 <b>发送失败的推送</b>（{count} 条，已停止重试）：",
+        "list.dead_line": "• #{id} → {chat}（{kind}）尝试 {attempts} 次：{error}",
+    }
+)

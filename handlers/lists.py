@@ -1,0 +1,96 @@
+"""`/mine`, `/due` and `/overdue`: item lists for deputies, unit staff and admins (with dead pushes for admins)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import Update
+
+from bot.context import Context
+from bot.i18n import t
+from bot.lifecycle import OPEN_STATES
+from bot.render import Rendered, esc, render_list
+from handlers.audience import is_admin, lang_of, viewer_of
+from handlers.status import send
+from storage.listings import list_cards
+from storage.outbox import list_dead
+from storage.proposals import get_unit
+
+OPEN = frozenset(s.value for s in OPEN_STATES)
+DUE_WINDOW = timedelta(days=30)
+
+
+async def mine_command(update: Update, context: Context) -> None:
+    lang = lang_of(update, context)
+    viewer = await viewer_of(update, context)
+    deps = context.bot_data
+    today = deps.clock.now().astimezone(deps.settings.tz).date()
+    async with deps.sessionmaker() as session:
+        if viewer.role == "deputy" and viewer.deputy_id is not None:
+            cards = await list_cards(session, deputy_id=viewer.deputy_id)
+            title = t(lang, "list.mine", count=len(cards))
+        elif viewer.role == "unit" and viewer.unit_id is not None:
+            cards = await list_cards(session, unit_id=viewer.unit_id)
+            unit = await get_unit(session, unit_id=viewer.unit_id)
+            title = t(lang, "list.unit", unit=esc(unit.name if unit else ""), count=len(cards))
+        else:
+            await send(update, Rendered(t(lang, "list.not_bound")))
+            return
+    await send(update, render_list(title, cards, today=today, lang=lang, unit_id=viewer.unit_id))
+
+
+async def _unit_or_admin(update: Update, context: Context, command: str) -> tuple[bool, int | None] | None:
+    """(admin?, unit id) of the sender, or None after telling a non-unit, non-admin user."""
+    if await is_admin(update, context):
+        return True, None
+    viewer = await viewer_of(update, context)
+    if viewer.role == "unit" and viewer.unit_id is not None:
+        return False, viewer.unit_id
+    await send(update, Rendered(t(lang_of(update, context), "list.unit_or_admin", command=command)))
+    return None
+
+
+async def due_command(update: Update, context: Context) -> None:
+    who = await _unit_or_admin(update, context, "/due")
+    if who is None:
+        return
+    _, unit_id = who
+    lang = lang_of(update, context)
+    deps = context.bot_data
+    today = deps.clock.now().astimezone(deps.settings.tz).date()
+    async with deps.sessionmaker() as session:
+        cards = await list_cards(session, unit_id=unit_id, states=OPEN, due_from=today, due_before=today + DUE_WINDOW)
+    await send(
+        update, render_list(t(lang, "list.due", count=len(cards)), cards, today=today, lang=lang, unit_id=unit_id)
+    )
+
+
+async def overdue_command(update: Update, context: Context) -> None:
+    who = await _unit_or_admin(update, context, "/overdue")
+    if who is None:
+        return
+    admin, unit_id = who
+    lang = lang_of(update, context)
+    deps = context.bot_data
+    today = deps.clock.now().astimezone(deps.settings.tz).date()
+    async with deps.sessionmaker() as session:
+        cards = await list_cards(session, unit_id=unit_id, states=OPEN, due_before=today)
+        dead = await list_dead(session, limit=20) if admin else []
+    await send(
+        update, render_list(t(lang, "list.overdue", count=len(cards)), cards, today=today, lang=lang, unit_id=unit_id)
+    )
+    if dead:
+        lines = [t(lang, "list.dead", count=len(dead))]
+        lines += [
+            t(
+                lang,
+                "list.dead_line",
+                id=d.id,
+                chat=d.chat_id,
+                kind=esc(d.kind),
+                attempts=d.attempts,
+                error=esc((d.last_error or "")[:80]),
+            )
+            for d in dead
+        ]
+        await send(update, Rendered("\n".join(lines)))
