@@ -9,6 +9,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
+import storage.coordination  # noqa: F401 - registers the lease and watermark tables and ix_proposals_state
 from storage.engine import create_engine
 from storage.models import Base, UtcDateTime
 
