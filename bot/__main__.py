@@ -105,17 +105,10 @@ def _webhook(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    from bot.app import build_application
+    from bot.app import build_application, webhook_options
 
     app = build_application(settings, rate_limit=True)
-    app.run_webhook(
-        listen=settings.webhook_listen,
-        port=settings.webhook_port,
-        url_path="telegram",
-        webhook_url=f"{settings.webhook_url}/telegram",
-        secret_token=settings.webhook_secret.get_secret_value(),
-        close_loop=False,
-    )
+    app.run_webhook(**webhook_options(settings), close_loop=False)
     return 0
 
 

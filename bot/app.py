@@ -179,6 +179,22 @@ async def close_resources(app: App) -> None:
         await deps.engine.dispose()
 
 
+WEBHOOK_PATH = "telegram"
+
+
+def webhook_options(settings: Settings) -> dict[str, Any]:
+    """Where the webhook server listens and what it tells Telegram; Telegram must send the secret token."""
+    if settings.webhook_url is None or settings.webhook_secret is None:
+        raise ValueError("webhook mode needs PROPOSAL_BOT_WEBHOOK_URL and PROPOSAL_BOT_WEBHOOK_SECRET")
+    return {
+        "listen": settings.webhook_listen,
+        "port": settings.webhook_port,
+        "url_path": WEBHOOK_PATH,
+        "webhook_url": f"{settings.webhook_url}/{WEBHOOK_PATH}",
+        "secret_token": settings.webhook_secret.get_secret_value(),
+    }
+
+
 def build_application(
     settings: Settings,
     *,

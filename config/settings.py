@@ -140,13 +140,22 @@ class Settings(BaseSettings):
             raise ValueError("expected sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db")
         return value
 
-    @field_validator("api_base_url", "webhook_url")
+    @field_validator("api_base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("expected an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith("https://"):
+            raise ValueError("Telegram only calls https:// webhook URLs")
         return value.rstrip("/")
 
     @field_validator("timezone")
