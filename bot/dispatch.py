@@ -36,7 +36,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 import telegram
@@ -106,20 +106,18 @@ class _Tally:
 
 @dataclass(slots=True)
 class _TokenBucket:
-    """The overall pace. Starts empty; holds at most ``capacity`` tokens."""
+    """The overall pace. Starts empty at the first send; holds at most ``capacity`` tokens."""
 
     rate: float
     capacity: float
     monotonic: MonotonicFn
     tokens: float = 0.0
-    updated: float = field(default=0.0)
-
-    def __post_init__(self) -> None:
-        self.updated = self.monotonic()
+    updated: float | None = None
 
     def _refill(self) -> None:
         now = self.monotonic()
-        self.tokens = min(self.capacity, self.tokens + max(0.0, now - self.updated) * self.rate)
+        if self.updated is not None:
+            self.tokens = min(self.capacity, self.tokens + max(0.0, now - self.updated) * self.rate)
         self.updated = now
 
     def wait(self) -> float:
