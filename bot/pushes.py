@@ -5,7 +5,7 @@ The dispatcher calls `PushRenderer` for each claimed row; handlers never send pu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.i18n import t
@@ -34,7 +34,7 @@ def render_push(kind: str, payload: Mapping[str, Any], lang: str) -> Rendered:
     return Rendered(text, tuple(buttons))
 
 
-def render_digest(items: list[tuple[str, Mapping[str, Any]]], lang: str) -> Rendered:
+def render_digest(items: Sequence[tuple[str, Mapping[str, Any]]], lang: str) -> Rendered:
     """Several pending pushes of one user merged into one message (daily or weekly digest)."""
     parts = [t(lang, "push.digest", count=len(items))]
     parts += [f"• {render_push(kind, payload, lang).html}" for kind, payload in items]

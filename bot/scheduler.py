@@ -11,14 +11,14 @@ import asyncio
 import logging
 import os
 import socket
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import telegram
 
 from bot.clock import VirtualClock
 from bot.context import BotData
 from bot.dispatch import Dispatcher, DispatchStats
-from bot.pushes import render_push
+from bot.pushes import render_digest, render_push
 from bot.render import Rendered
 from bot.sweeps import SWEEP_LEASE, run_sweep
 from storage import outbox
@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 SWEEP_EVERY = timedelta(minutes=10)
 #: In the sandbox the sweep runs at this local time every day, and whenever the clock jumps.
 SANDBOX_SWEEP_AT = time(0, 5)
+#: Daily digests go out at this local time; weekly ones on Monday at the same time.
+DIGEST_AT = time(9, 0)
 
 
 def instance_id() -> str:
@@ -59,7 +61,31 @@ class Ticker:
     def render(self, item: Claimed) -> Rendered:
         """The push in the recipient's language at send time (their /settings choice, else Chinese)."""
         lang = self._deps.languages.get(item.chat_id) or str(item.payload.get("lang") or "zh")
+        if item.kind == "digest":
+            parts = [(str(i["kind"]), dict(i["payload"])) for i in item.payload.get("items", [])]
+            return render_digest(parts, lang)
         return render_push(item.kind, item.payload, lang)
+
+    def digest_cutoffs(self, now: datetime) -> dict[str, datetime]:
+        """The latest digest moment at or before `now`: today's (or yesterday's) 09:00, and last Monday's."""
+        tz = self._deps.settings.tz
+        local = now.astimezone(tz)
+        daily = datetime.combine(local.date(), DIGEST_AT, tzinfo=tz)
+        if local < daily:
+            daily -= timedelta(days=1)
+        weekly = datetime.combine(local.date() - timedelta(days=local.weekday()), DIGEST_AT, tzinfo=tz)
+        if local < weekly:
+            weekly -= timedelta(days=7)
+        return {"daily": daily.astimezone(UTC), "weekly": weekly.astimezone(UTC)}
+
+    async def release_digests(self) -> int:
+        """Merge the pushes held for digests whose moment has come; the dispatcher then sends one message each."""
+        now = self._deps.clock.now()
+        queued = 0
+        async with self._deps.sessionmaker.begin() as session:
+            for mode, cutoff in self.digest_cutoffs(now).items():
+                queued += await outbox.merge_digests(session, mode=mode, cutoff=cutoff, now=now)
+        return queued
 
     async def sweep(self) -> None:
         deps = self._deps
@@ -90,6 +116,7 @@ class Ticker:
             now = self._deps.clock.now()
             if self._last_sweep is None or now - self._last_sweep >= SWEEP_EVERY:
                 await self.sweep()
+            await self.release_digests()
             await self.dispatch()
 
     async def next_due(self) -> datetime | None:
@@ -101,12 +128,16 @@ class Ticker:
         tz = self._deps.settings.tz
         async with self._lock:
             await self.sweep()
+            await self.release_digests()
             await self.dispatch()
             while True:
                 now = clock.now()
                 local = now.astimezone(tz)
                 next_sweep = datetime.combine(local.date() + timedelta(days=1), SANDBOX_SWEEP_AT, tzinfo=tz)
-                moments = [next_sweep]
+                next_digest = datetime.combine(local.date(), DIGEST_AT, tzinfo=tz)
+                if next_digest <= now:
+                    next_digest += timedelta(days=1)
+                moments = [next_sweep, next_digest]
                 due = await self.next_due()
                 if due is not None and due > now:
                     moments.append(due)
@@ -116,6 +147,7 @@ class Ticker:
                 clock.set(step)
                 if step == next_sweep:
                     await self.sweep()
+                await self.release_digests()
                 await self.dispatch()
             clock.set(target)
             await self.dispatch()

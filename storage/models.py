@@ -262,8 +262,10 @@ class OutboxMessage(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(8), default="pending")  # pending | claimed | sent | dead
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|claimed|sent|dead|merged|cancelled
     due_at: Mapped[datetime]
+    # daily | weekly: held for the recipient's digest and merged into one message; null: sent on its own
+    digest: Mapped[str | None] = mapped_column(String(8))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     claimed_by: Mapped[str | None] = mapped_column(String(64))

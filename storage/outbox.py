@@ -58,6 +58,10 @@ SENT: Final = "sent"
 DEAD: Final = "dead"
 STATUSES: Final = (PENDING, CLAIMED, SENT, DEAD)
 
+#: Rows merged into a digest, and the digest modes that hold rows back.
+MERGED: Final = "merged"
+DIGEST_MODES: Final = frozenset({"daily", "weekly"})
+
 #: ``last_error`` of the rows killed because their recipient blocked the bot.
 BLOCKED: Final = "blocked"
 
@@ -123,12 +127,17 @@ async def enqueue(
     An inactive account (the user blocked the bot) gets nothing queued: False. Raises NotFound for an
     account id that does not exist. ``due_at`` and ``now`` must be timezone-aware.
     """
+    digest: str | None = None
     if account_id is not None:
-        active = await session.scalar(select(Account.active).where(Account.id == account_id))
-        if active is None:
+        row = (
+            await session.execute(select(Account.active, Account.digest_mode).where(Account.id == account_id))
+        ).one_or_none()
+        if row is None:
             raise NotFound(f"no account {account_id}")
-        if not active:
+        if not row.active:
             return False
+        # a daily or weekly digest holds the push until the digest moment, then merges it (see merge_digests)
+        digest = row.digest_mode if row.digest_mode in DIGEST_MODES else None
     values: dict[str, Any] = {
         "dedup_key": dedup_key,
         "account_id": account_id,
@@ -139,6 +148,7 @@ async def enqueue(
         "due_at": due_at,
         "attempts": 0,
         "created_at": now,
+        "digest": digest,
     }
     dialect = _dialect(session)
     if dialect == "postgresql":
@@ -154,7 +164,7 @@ async def enqueue(
 
 def _claimable(now: datetime) -> Any:
     return or_(
-        and_(_T.status == PENDING, _T.due_at <= now),
+        and_(_T.status == PENDING, _T.due_at <= now, _T.digest.is_(None)),
         and_(_T.status == CLAIMED, _T.claimed_until < now),
     )
 
@@ -336,7 +346,58 @@ async def list_dead(session: AsyncSession, *, limit: int = 50) -> list[DeadMessa
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
     """When the next row becomes claimable: the earliest pending ``due_at`` or claimed lease end; None if idle."""
-    pending = await session.scalar(select(func.min(_T.due_at)).where(_T.status == PENDING))
+    pending = await session.scalar(select(func.min(_T.due_at)).where(_T.status == PENDING, _T.digest.is_(None)))
     leased = await session.scalar(select(func.min(_T.claimed_until)).where(_T.status == CLAIMED))
     moments = [m for m in (pending, leased) if m is not None]
     return min(moments) if moments else None
+
+
+async def merge_digests(session: AsyncSession, *, mode: str, cutoff: datetime, now: datetime) -> int:
+    """Merge each chat's held `mode` digest rows due by `cutoff` into one `digest` row; returns the rows queued.
+
+    A chat with a single held row gets that row released as it is. The originals of a merge become `merged`,
+    in the same transaction as the new row, so a crash neither loses nor repeats them.
+    """
+    rows = (
+        await session.execute(
+            select(_T.id, _T.chat_id, _T.account_id, _T.kind, _T.payload)
+            .where(_T.status == PENDING, _T.digest == mode, _T.due_at <= cutoff)
+            .order_by(_T.chat_id, _T.due_at, _T.id)
+        )
+    ).all()
+    by_chat: dict[int, list[Any]] = {}
+    for row in rows:
+        by_chat.setdefault(row.chat_id, []).append(row)
+    queued = 0
+    for chat_id, items in by_chat.items():
+        if len(items) == 1:
+            await session.execute(update(_T).where(_T.id == items[0].id).values(digest=None, due_at=cutoff))
+            queued += 1
+            continue
+        await session.execute(
+            update(_T).where(_T.id.in_([r.id for r in items])).values(status=MERGED, last_error="merged into a digest")
+        )
+        if await enqueue(
+            session,
+            dedup_key=f"digest:{mode}:{chat_id}:{cutoff.isoformat()}",
+            chat_id=chat_id,
+            account_id=None,
+            kind="digest",
+            payload={"items": _latest_per_subject(items)},
+            due_at=cutoff,
+            now=now,
+        ):
+            queued += 1
+    return queued
+
+
+def _latest_per_subject(rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Digest entries, keeping only the newest push of each kind about each item (yesterday's "overdue by 3
+    days" says nothing today's "overdue by 4 days" does not)."""
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:  # ordered by due_at: later rows replace earlier ones
+        params = (row.payload or {}).get("params") or {}
+        subject = str(params.get("proposal_id", f"row{row.id}"))
+        latest.pop((row.kind, subject), None)
+        latest[(row.kind, subject)] = {"kind": row.kind, "payload": row.payload}
+    return list(latest.values())
