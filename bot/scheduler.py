@@ -22,6 +22,7 @@ from bot.pushes import render_digest, render_push
 from bot.render import Rendered
 from bot.sweeps import SWEEP_LEASE, run_sweep
 from storage import outbox
+from storage.accounts import admin_accounts
 from storage.coordination import release_lease
 from storage.outbox import Claimed
 
@@ -100,6 +101,29 @@ class Ticker:
         self._last_sweep = deps.clock.now()
         if stats.queued:
             logger.info("sweep queued %d reminders (%d already queued)", stats.queued, stats.deduplicated)
+        if not stats.skipped_lease:
+            await self.note_dead_pushes()
+
+    async def note_dead_pushes(self) -> None:
+        """Once a day, tell the admins how many pushes were given up on in the last day (see /overdue)."""
+        deps = self._deps
+        now = deps.clock.now()
+        today = now.astimezone(deps.settings.tz).date()
+        async with deps.sessionmaker.begin() as session:
+            count = await outbox.count_dead_since(session, since=now - timedelta(days=1))
+            if count == 0:
+                return
+            for admin in await admin_accounts(session, telegram_ids=deps.admins):
+                await outbox.enqueue(
+                    session,
+                    dedup_key=f"dead_note:{admin.id}:{today.isoformat()}",
+                    chat_id=admin.chat_id,
+                    account_id=admin.id,
+                    kind="dead_note",
+                    payload={"text_key": "push.dead_note", "params": {"count": count}},
+                    due_at=now,
+                    now=now,
+                )
 
     async def dispatch(self) -> int:
         """Send everything due now; returns how many messages went out."""

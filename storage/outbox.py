@@ -401,3 +401,10 @@ def _latest_per_subject(rows: Sequence[Any]) -> list[dict[str, Any]]:
         latest.pop((row.kind, subject), None)
         latest[(row.kind, subject)] = {"kind": row.kind, "payload": row.payload}
     return list(latest.values())
+
+
+async def count_dead_since(session: AsyncSession, *, since: datetime) -> int:
+    """Pushes given up on whose due moment was at or after `since` (for the admins' daily note)."""
+    return int(
+        await session.scalar(select(func.count()).select_from(_T).where(_T.status == DEAD, _T.due_at >= since)) or 0
+    )
