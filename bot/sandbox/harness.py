@@ -66,9 +66,17 @@ class Role:
 class Sandbox:
     """The bot, the emulator and the virtual clock, started and stopped together."""
 
-    def __init__(self, settings: Settings, *, at: datetime | None = None, language_code: str = "zh-hans") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        at: datetime | None = None,
+        language_code: str = "zh-hans",
+        emulator: BotApiEmulator | None = None,
+    ) -> None:
+        """`emulator` lets several instances of the bot share one Telegram (the multi-instance tests)."""
         self.clock = VirtualClock(at or datetime.now(UTC))
-        self.emulator = BotApiEmulator(now=self.clock.now)
+        self.emulator = emulator or BotApiEmulator(now=self.clock.now)
         admin_settings = settings.model_copy(update={"admins": (*settings.admins, ADMIN_ID)})
         self.settings = admin_settings
         self.app: App = build_application(
