@@ -104,6 +104,42 @@ _STOPWORD_TEXT = """
 我局已 我局将 我部将 会同 涉及 高度重视
 """
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+#: jieba.analyse.tfidf.STOP_WORDS, copied so that jieba.analyse (and its 100 MB of posseg tables) is never imported
+_JIEBA_STOP_WORDS = frozenset(
+    [
+        "the",
+        "of",
+        "is",
+        "and",
+        "to",
+        "in",
+        "that",
+        "we",
+        "for",
+        "an",
+        "are",
+        "by",
+        "be",
+        "as",
+        "on",
+        "with",
+        "can",
+        "if",
+        "from",
+        "which",
+        "you",
+        "it",
+        "this",
+        "then",
+        "at",
+        "have",
+        "all",
+        "not",
+        "one",
+        "has",
+        "or",
+    ]
+)
 _QUERY_STOPWORD_TEXT = "的 了 和 与 及 或 在 是 对 等 把 被 为 之 也 就 都 而 并 其 着 吧 呢 吗 啊"
 _QUERY_STOPWORDS = frozenset(_QUERY_STOPWORD_TEXT.split())
 _NUMERIC = re.compile(r"[\d０-９]|^[〇零一二三四五六七八九十百千万亿两第]+$")
@@ -377,25 +413,41 @@ class Tokenizer:
         return self._segmenter is not None
 
     def initialize(self) -> None:
-        """Load jieba's dictionary, the user dictionary and the IDF table. Idempotent and thread-safe; slow."""
+        """Load jieba's dictionary and the user dictionary. Idempotent and thread-safe; slow (1-2 s).
+
+        The IDF table (about 40 MB) loads on first use of `keywords` or `summarize`, and `jieba.analyse` is never
+        imported (it drags in `jieba.posseg`'s tables, another 100 MB): the look-up path stays small.
+        """
         with self._lock:
             if self._segmenter is not None:
                 return
             jieba: Any = importlib.import_module("jieba")
             jieba.setLogLevel(logging.WARNING)
-            analyse: Any = importlib.import_module("jieba.analyse")
             finalseg: Any = importlib.import_module("jieba.finalseg")
             private = jieba.Tokenizer()
             private.initialize()
             if self._userdict is not None:
                 private.load_userdict(str(self._userdict))
-            tfidf = analyse.TFIDF()
-            tfidf.tokenizer = private
-            tfidf.postokenizer = importlib.import_module("jieba.posseg").POSTokenizer(private)
-            self._idf, self._median_idf = tfidf.idf_freq, tfidf.median_idf
-            self._stopwords = _STOPWORDS | frozenset(tfidf.stop_words)
             self._segmenter = _Segmenter(private, finalseg.cut)
             logger.debug("jieba initialized (user dictionary: %s)", self._userdict)
+
+    def _load_idf(self) -> None:
+        """jieba's IDF table, read straight from its data file (as `jieba.analyse.TFIDF` would read it)."""
+        with self._lock:
+            if self._idf:
+                return
+            jieba: Any = importlib.import_module("jieba")
+            path = Path(jieba.__file__).resolve().parent / "analyse" / "idf.txt"
+            idf: dict[str, float] = {}
+            with path.open(encoding="utf-8") as fh:
+                for line in fh:
+                    word, _, value = line.strip().partition(" ")
+                    if word and value:
+                        idf[word] = float(value)
+            values = sorted(idf.values())
+            self._median_idf = values[len(values) // 2] if values else 0.0
+            self._stopwords = _STOPWORDS | _JIEBA_STOP_WORDS
+            self._idf = idf
 
     def _ready(self) -> _Segmenter:
         if self._segmenter is None:
@@ -418,6 +470,8 @@ class Tokenizer:
         return content or tokens
 
     def _content_tokens(self, sentence: str) -> list[str]:
+        if not self._idf:
+            self._load_idf()
         stopwords = self._stopwords
         return [
             t
@@ -426,10 +480,14 @@ class Tokenizer:
         ]
 
     def _idf_of(self, word: str) -> float:
+        if not self._idf:
+            self._load_idf()
         return self._idf.get(word, self._median_idf)
 
     def _rank_keywords(self, tokens: Iterable[str], k: int) -> list[str]:
         """TF-IDF exactly as ``jieba.analyse.TFIDF.extract_tags`` weighs it, over already-filtered tokens."""
+        if not self._idf:
+            self._load_idf()
         tf: dict[str, float] = {}
         for token in tokens:
             tf[token] = tf.get(token, 0.0) + 1.0
