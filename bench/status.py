@@ -61,6 +61,10 @@ class TimedSent(list[SentMessage]):
         self.stamps.append(time.perf_counter())
         super().append(message)
 
+    def clear(self) -> None:
+        self.stamps.clear()
+        super().clear()
+
 
 @dataclass(slots=True)
 class Side:
@@ -181,6 +185,8 @@ async def _feed(box: Sandbox, side: Side, texts: list[str], *, record: bool, lea
             side.latencies.append(latency)
             side.busy += done - started
             side.kinds.setdefault(reply_kind(sent[before]), []).append(latency)
+    # the emulator's record is the harness's memory, not the bot's: drop it so RSS measures the bot
+    box.emulator.forget()
 
 
 def _ms(seconds: float) -> float:

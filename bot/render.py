@@ -121,22 +121,22 @@ def render_card(
     if not card.get("public", True) and not private_ok:
         lines.append(t(lang, "card.item_withheld"))
         return Rendered("\n".join(lines))
-    lines.append(f"<b>{t(lang, 'card.title')}</b>：{esc(card.get('title') or '')}")
+    lines.append(f"{t(lang, 'card.title')}：{esc(card.get('title') or '')}")
     leads = [d["name"] for d in card.get("deputies", []) if d.get("role") == "lead"]
     cosigners = [d["name"] for d in card.get("deputies", []) if d.get("role") == "co_signer"]
     if leads:
-        lines.append(f"<b>{t(lang, 'card.deputies')}</b>：{esc('、'.join(leads))}")
+        lines.append(f"{t(lang, 'card.deputies')}：{esc('、'.join(leads))}")
     if cosigners:
-        lines.append(f"<b>{t(lang, 'card.co_signers')}</b>：{esc('、'.join(cosigners))}")
+        lines.append(f"{t(lang, 'card.co_signers')}：{esc('、'.join(cosigners))}")
     lead = _lead(card)
     co_units = [u["name"] for u in card.get("units", []) if u.get("role") != "lead"]
     if lead:
-        lines.append(f"<b>{t(lang, 'card.lead_unit')}</b>：{esc(lead['name'])}")
+        lines.append(f"{t(lang, 'card.lead_unit')}：{esc(lead['name'])}")
     if co_units:
-        lines.append(f"<b>{t(lang, 'card.co_units')}</b>：{esc('、'.join(co_units))}")
+        lines.append(f"{t(lang, 'card.co_units')}：{esc('、'.join(co_units))}")
     warning = ""
     if lead and lead.get("received_on"):
-        lines.append(f"<b>{t(lang, 'card.assigned_on')}</b>：{esc(lead['received_on'])}")
+        lines.append(f"{t(lang, 'card.assigned_on')}：{esc(lead['received_on'])}")
     if lead and lead.get("due_on"):
         due = date.fromisoformat(lead["due_on"])
         countdown = _countdown(card, due, today, lang)
@@ -144,17 +144,17 @@ def render_card(
         if lead.get("original_due_on") and lead["original_due_on"] != lead["due_on"]:
             extended = t(lang, "card.extended", original=esc(lead["original_due_on"]))
         suffix = f"（{countdown}）" if countdown and lang == "zh" else (f" ({countdown})" if countdown else "")
-        lines.append(f"<b>{t(lang, 'card.due_on')}</b>：{esc(due.isoformat())}{suffix}{extended}")
+        lines.append(f"{t(lang, 'card.due_on')}：{esc(due.isoformat())}{suffix}{extended}")
         if calendar is not None and not calendar.covers(due.year):
             warning = t(lang, "card.calendar_missing", year=due.year)
     else:
-        lines.append(f"<b>{t(lang, 'card.due_on')}</b>：{t(lang, 'card.no_due')}")
-    lines.append(f"<b>{t(lang, 'card.state')}</b>：{t(lang, 'state.' + str(card.get('state')))}")
+        lines.append(f"{t(lang, 'card.due_on')}：{t(lang, 'card.no_due')}")
+    lines.append(f"{t(lang, 'card.state')}：{t(lang, 'state.' + str(card.get('state')))}")
     reply = card.get("reply")
     show_full = False
     if reply:
         if reply.get("public") is False and not private_ok:
-            lines.append(f"<b>{t(lang, 'card.reply')}</b>：{t(lang, 'card.reply_withheld')}")
+            lines.append(f"{t(lang, 'card.reply')}：{t(lang, 'card.reply_withheld')}")
         else:
             cls = reply.get("result_class") or "?"
             line = t(
@@ -164,13 +164,13 @@ def render_card(
                 cls=esc(cls),
                 date=esc(reply.get("replied_on") or "—"),
             )
-            lines.append(f"<b>{t(lang, 'card.reply')}</b>：{line}")
+            lines.append(f"{t(lang, 'card.reply')}：{line}")
             if reply.get("signer"):
                 lines.append(t(lang, "card.reply_signer", signer=esc(reply["signer"])))
             if reply.get("unit") and (not lead or reply["unit"] != lead["name"]):
                 lines.append(t(lang, "card.reply_unit", unit=esc(reply["unit"])))
             if reply.get("summary"):
-                lines.append(f"<b>{t(lang, 'card.summary')}</b>：{esc(reply['summary'])}")
+                lines.append(f"{t(lang, 'card.summary')}：{esc(reply['summary'])}")
             if reply.get("rating"):
                 lines.append(t(lang, "card.rating", rating=t(lang, "rating." + str(reply["rating"]))))
             show_full = bool(reply.get("has_text"))
@@ -182,13 +182,16 @@ def render_card(
     return Rendered("\n".join(lines), (tuple(row),))
 
 
-def render_choices(cards: Sequence[Mapping[str, Any]], *, number: str, lang: str) -> Rendered:
-    """Buttons to choose one session when a number exists in several."""
+def render_choices(cards: Sequence[Mapping[str, Any]], *, number: str, lang: str, more: bool = False) -> Rendered:
+    """Buttons to choose one session when a number exists in several (`more`: older sessions not shown)."""
     rows = tuple(
         (Button(t(lang, "button.choose", label=session_label(c, lang), number=c["number"]), f"card:{c['id']}"),)
         for c in cards
     )
-    return Rendered(t(lang, "status.choose_session", number=esc(number)), rows)
+    text = t(lang, "status.choose_session", number=esc(number))
+    if more:
+        text += "\n" + t(lang, "status.more_sessions", number=esc(number))
+    return Rendered(text, rows)
 
 
 def render_timeline(number: str, entries: Sequence[TimelineEntry], *, lang: str, tz: tzinfo) -> Rendered:

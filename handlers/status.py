@@ -27,7 +27,8 @@ from handlers.audience import lang_of, viewer_of
 from storage.proposals import list_events
 from storage.replies import find_current_reply
 
-INLINE_REPLY_LIMIT = 1500  # longer letters go as a document, as printed
+INLINE_REPLY_LIMIT = 1500
+MAX_CHOICES = 5  # longer letters go as a document, as printed
 
 
 def keyboard(rendered: Rendered) -> InlineKeyboardMarkup | None:
@@ -62,7 +63,9 @@ async def look_up(update: Update, context: Context, text: str) -> None:
     if lookup is None:
         await send(update, Rendered(t(lang, "status.malformed", text=html.escape(text[:40]))))
         return
-    cards = await context.bot_data.cards.find(lookup.number_key, term=lookup.term, sitting=lookup.sitting)
+    cards = await context.bot_data.cards.find(
+        lookup.number_key, term=lookup.term, sitting=lookup.sitting, limit=MAX_CHOICES + 1
+    )
     if not cards:
         if lookup.term is not None:
             message = t(lang, "status.unknown_session", term=lookup.term, sitting=lookup.sitting, number=lookup.number)
@@ -72,8 +75,9 @@ async def look_up(update: Update, context: Context, text: str) -> None:
     elif len(cards) == 1:
         await send(update, await _card_view(update, context, cards[0]))
     else:
-        cards.sort(key=lambda c: (c["session"]["term"], c["session"]["sitting"], c["session"]["region"]), reverse=True)
-        await send(update, render_choices(cards, number=lookup.number, lang=lang))
+        # newest sessions first; past a handful, asking for the sitting beats a wall of buttons
+        more = len(cards) > MAX_CHOICES
+        await send(update, render_choices(cards[:MAX_CHOICES], number=lookup.number, lang=lang, more=more))
 
 
 async def status_command(update: Update, context: Context) -> None:

@@ -143,3 +143,28 @@ async def test_demo_before_reply_date_shows_countdown(tmp_path) -> None:  # type
     assert "剩余 35 天" in text
     assert "办理中" in text
     assert "解决或采纳" not in text
+
+
+async def test_status_number_in_many_sessions_lists_newest_five_and_hints(sqlite_url: str) -> None:
+    """A wall of buttons helps nobody: the five newest sittings, and how to name an older one."""
+    from dataclasses import replace
+
+    from bot.sandbox.demo import CHANGNING_17_5
+    from storage.proposals import ProposalRecord, upsert_proposal
+
+    settings = load_settings(database_url=sqlite_url)
+    async with Sandbox(settings, at=AT) as box:
+        async with box.deps.sessionmaker.begin() as session:
+            for sitting in range(1, 8):
+                record = ProposalRecord(
+                    session=replace(CHANGNING_17_5, term=16 + sitting // 6, sitting=sitting % 6 or 1),
+                    number="077",
+                    number_key="77",
+                    title=f"第{sitting}件",
+                )
+                await upsert_proposal(session, record, now=AT, initial_state="draft")
+        await box.use("public")
+        [choice] = await box.say("77")
+    labels = [b.label for row in choice.buttons for b in row]
+    assert len(labels) == 5
+    assert "更早的请加上届次" in choice.text

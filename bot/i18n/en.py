@@ -261,3 +261,6 @@ MESSAGES.update(
         "list.dead_line": "• #{id} → {chat} ({kind}) after {attempts} attempts: {error}",
     }
 )
+MESSAGES["status.more_sessions"] = (
+    "Only the latest sittings are listed; for an older one add it, such as <code>17-4-{number}</code>."
+)

@@ -262,3 +262,4 @@ MESSAGES.update(
         "list.dead_line": "• #{id} → {chat}（{kind}）尝试 {attempts} 次：{error}",
     }
 )
+MESSAGES["status.more_sessions"] = "只列出最近的会次；更早的请加上届次查询，例如 <code>17-4-{number}</code>。"

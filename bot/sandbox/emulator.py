@@ -680,6 +680,15 @@ class BotApiEmulator:
 
     # ---- records --------------------------------------------------------------------------------------------
 
+    def forget(self) -> None:
+        """Drop the record of past messages (long benchmarks); buttons of forgotten messages cannot be pressed."""
+        self.sent.clear()
+        self.edits.clear()
+        self.callback_answers.clear()
+        self.chat_actions.clear()
+        self._messages.clear()
+        self._bot_messages.clear()
+
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         """Everything the bot sent to ``chat_id``, oldest first, each in its current version."""
         return [m for m in self.sent if m.chat_id == chat_id]
