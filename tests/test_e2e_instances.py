@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.harness import Sandbox
 from config.settings import load_settings
 
