@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import storage.coordination  # noqa: F401 - its tables are part of the schema
 from storage.engine import create_engine
-from storage.migrate import SchemaOutdated, check_current, upgrade
+from storage.migrate import HEAD, SchemaOutdated, check_current, script_heads, upgrade
 from storage.models import Base
 
 
@@ -36,3 +36,8 @@ async def test_check_current_refuses_unmigrated_database(sqlite_url: str) -> Non
             await check_current(engine)
     finally:
         await engine.dispose()
+
+
+def test_migrations_head_constant_matches_scripts() -> None:
+    """`HEAD` lets start-up skip importing Alembic; it must name the one head of the scripts."""
+    assert script_heads() == {HEAD}
