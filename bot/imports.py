@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, SystemClock, WorkCalendar, due_day
+from bot.events import event_record
 from bot.lifecycle import Action, State, transition
 from bot.spreadsheets import MAX_BYTES, ImportRow, Notice, SpreadsheetError, read_sheet, validate, write_export
 from config.settings import Jurisdiction, Settings
@@ -125,15 +126,7 @@ def _assign_event(row: ImportRow, *, due_on: date | None, now: datetime, actor: 
     detail = {"unit": row.lead_unit or ""}
     if due_on is not None:
         detail["due_on"] = due_on.isoformat()
-    step = transition(State.draft, Action.assign, at=now, actor=actor, detail=detail)
-    return EventRecord(
-        action=step.action.value,
-        before=step.before.value,
-        after=step.after.value,
-        at=step.at,
-        actor=step.actor,
-        detail=dict(step.detail),
-    )
+    return event_record(transition(State.draft, Action.assign, at=now, actor=actor, detail=detail))
 
 
 async def _apply_rows(

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import WorkCalendar, due_day
+from bot.events import event_record
 from bot.i18n import t
 from bot.letters import ParsedLetter, classify_result
 from bot.lifecycle import Action, IllegalTransition, State, transition
@@ -338,7 +339,7 @@ async def register_reply(
         else:
             step = transition(state, Action.reply, at=now, actor=actor, result_class=record.result_class)
             after = step.after
-            event = EventRecord("reply", step.before, step.after, now, actor, dict(step.detail))
+            event = event_record(step)
         reply = await add_reply(session, proposal_id=proposal.id, record=record, now=now)
         await set_state(session, proposal_id=proposal.id, state=after, event=event)
         notified = await _queue_reply_pushes(
@@ -471,8 +472,7 @@ async def rate_reply(
             reason=reason,
         )
         await cancel_pushes(session, dedup_key=f"rate:{reply.id}:{account.id}")
-        detail = {"rating": rating} | ({"note": reason} if reason else {})
-        event = EventRecord("rate", step.before, step.after, now, step.actor, detail)
+        event = event_record(step, rating=rating, **({"note": reason} if reason else {}))
         if step.after is not State.rehandling:
             await set_state(session, proposal_id=proposal.id, state=step.after, event=event)
             return Rated(proposal.number, rating, None)

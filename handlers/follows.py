@@ -13,7 +13,7 @@ from bot.i18n import t
 from bot.lookup import parse_lookup
 from bot.render import Button, Rendered, esc, render_choices, session_label
 from handlers.audience import current_account, lang_of
-from handlers.status import send
+from handlers.status import pressed, send
 from storage.follows import follow, list_follows, unfollow
 from storage.proposals import find_unit, get_session, get_unit, latest_session
 
@@ -144,20 +144,18 @@ async def following_command(update: Update, context: Context) -> None:
 
 async def follow_button(update: Update, context: Context) -> None:
     """`fo:<proposal id>` on a status card."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    data = await pressed(update)
+    if data is None:
         return
-    await query.answer()
-    await _toggle(update, context, "item", query.data.split(":", 1)[1], on=True)
+    await _toggle(update, context, "item", data[1], on=True)
 
 
 async def unfollow_button(update: Update, context: Context) -> None:
     """`uf:<kind>:<key>` in /following or under a push."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    data = await pressed(update)
+    if data is None:
         return
-    await query.answer()
-    _, kind, key = query.data.split(":", 2)
+    kind, key = data[1], ":".join(data[2:])
     await _toggle(update, context, kind, key, on=False)
 
 

@@ -30,7 +30,7 @@ from bot.registration import (
 )
 from bot.render import Button, Rendered, esc, render_choices
 from handlers.audience import current_account, is_admin, lang_of
-from handlers.status import send
+from handlers.status import pressed, send
 from storage.replies import find_current_reply
 
 DRAFT = "reply_draft"
@@ -82,11 +82,10 @@ async def reply_command(update: Update, context: Context) -> None:
 
 async def reply_item_button(update: Update, context: Context) -> None:
     """`rpi:<id>`: the item chosen for `/reply` among several sittings."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    data = await pressed(update)
+    if data is None:
         return
-    await query.answer()
-    card = await context.bot_data.cards.by_id(int(query.data.split(":", 1)[1]))
+    card = await context.bot_data.cards.by_id(int(data[1]))
     if card is not None:
         _user_data(context)[TARGET] = card["id"]
         await send(update, Rendered(t(lang_of(update, context), "reply.upload", number=esc(card["number"]))))
@@ -157,15 +156,14 @@ async def _draft(update: Update, context: Context) -> tuple[LetterDraft, dict[st
 
 async def preview_button(update: Update, context: Context) -> None:
     """`rp:ok|replace|edit|cancel|f:<field>` under a preview."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    data = await pressed(update)
+    if data is None:
         return
-    await query.answer()
     lang = lang_of(update, context)
     if not await is_admin(update, context):
         await send(update, Rendered(t(lang, "reply.admin_only")))
         return
-    action = query.data.split(":", 1)[1]
+    action = ":".join(data[1:])
     if action == "cancel":
         _user_data(context).pop(DRAFT, None)
         await send(update, Rendered(t(lang, "reply.cancelled")))
@@ -272,11 +270,10 @@ async def rate_command(update: Update, context: Context) -> None:
 
 async def rate_button(update: Update, context: Context) -> None:
     """`rate:<reply id>:<s|b|u>`; 不满意 first asks for an optional reason."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    data = await pressed(update)
+    if data is None:
         return
-    await query.answer()
-    _, reply_id, code = query.data.split(":")
+    _, reply_id, code = data
     if code == "u":
         _user_data(context)[RATING] = int(reply_id)
         lang = lang_of(update, context)
@@ -286,12 +283,11 @@ async def rate_button(update: Update, context: Context) -> None:
 
 
 async def rate_skip_button(update: Update, context: Context) -> None:
-    query = update.callback_query
-    if query is None or query.data is None:
+    data = await pressed(update)
+    if data is None:
         return
-    await query.answer()
     _user_data(context).pop(RATING, None)
-    await _rate(update, context, int(query.data.split(":")[1]), RATINGS["u"], None)
+    await _rate(update, context, int(data[1]), RATINGS["u"], None)
 
 
 async def _rate(update: Update, context: Context, reply_id: int, rating: str, reason: str | None) -> None:

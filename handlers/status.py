@@ -31,6 +31,15 @@ INLINE_REPLY_LIMIT = 1500
 MAX_CHOICES = 5  # longer letters go as a document, as printed
 
 
+async def pressed(update: Update) -> list[str] | None:
+    """A button press: answer it (so the client stops its spinner) and return its data split at ":"."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return None
+    await query.answer()
+    return query.data.split(":")
+
+
 def keyboard(rendered: Rendered) -> InlineKeyboardMarkup | None:
     if not rendered.buttons:
         return None
@@ -103,22 +112,20 @@ async def _card_or_gone(update: Update, context: Context, proposal_id: int) -> d
 
 async def card_button(update: Update, context: Context) -> None:
     """`card:<id>`: the card chosen among several sessions."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    data = await pressed(update)
+    if data is None:
         return
-    await query.answer()
-    card = await _card_or_gone(update, context, int(query.data.split(":", 1)[1]))
+    card = await _card_or_gone(update, context, int(data[1]))
     if card is not None:
         await send(update, await _card_view(update, context, card))
 
 
 async def timeline_button(update: Update, context: Context) -> None:
     """`tl:<id>`: the item's event log."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    data = await pressed(update)
+    if data is None:
         return
-    await query.answer()
-    proposal_id = int(query.data.split(":", 1)[1])
+    proposal_id = int(data[1])
     card = await _card_or_gone(update, context, proposal_id)
     if card is None:
         return
@@ -131,12 +138,11 @@ async def timeline_button(update: Update, context: Context) -> None:
 
 async def full_reply_button(update: Update, context: Context) -> None:
     """`full:<id>`: the reply letter's text, inline when short, as a document when long."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    data = await pressed(update)
+    if data is None:
         return
-    await query.answer()
     lang = lang_of(update, context)
-    proposal_id = int(query.data.split(":", 1)[1])
+    proposal_id = int(data[1])
     card = await _card_or_gone(update, context, proposal_id)
     if card is None:
         return
@@ -157,7 +163,7 @@ async def full_reply_button(update: Update, context: Context) -> None:
         await send(update, Rendered(html.escape(reply.body)))
         return
     name = reply.file_name or f"reply-{card['number']}.txt"
-    data = reply.file_data if reply.file_data else reply.body.encode("utf-8")
+    letter = reply.file_data if reply.file_data else reply.body.encode("utf-8")
     await message.reply_document(
-        document=io.BytesIO(data), filename=name, caption=t(lang, "reply.full_caption", number=card["number"])
+        document=io.BytesIO(letter), filename=name, caption=t(lang, "reply.full_caption", number=card["number"])
     )

@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import WorkCalendar, due_day
-from bot.lifecycle import Action, State, Transition, transition
+from bot.events import event_record
+from bot.lifecycle import Action, State, transition
 from bot.lookup import number_key
 from config.settings import Jurisdiction
 from storage.proposals import (
-    EventRecord,
     ProposalRecord,
     SessionKey,
     extend_due,
@@ -272,7 +272,7 @@ async def load_demo(
             state = State.draft
             if assigned and record.assigned_on:
                 step = transition(state, Action.assign, at=_moment(record.assigned_on, tz), actor=ACTOR)
-                await set_state(session, proposal_id=result.proposal_id, state=step.after, event=_event(step))
+                await set_state(session, proposal_id=result.proposal_id, state=step.after, event=event_record(step))
                 state = step.after
             reply_id: int | None = None
             reply_class: str | None = None
@@ -284,7 +284,7 @@ async def load_demo(
                     reply = await add_reply(session, proposal_id=result.proposal_id, record=step_def.reply, now=at)
                     reply_id, reply_class = reply.id, step_def.reply.result_class
                     step = transition(state, Action.reply, at=at, actor=ACTOR, result_class=reply_class)
-                    await set_state(session, proposal_id=result.proposal_id, state=step.after, event=_event(step))
+                    await set_state(session, proposal_id=result.proposal_id, state=step.after, event=event_record(step))
                 elif step_def.action is Action.rate and reply_id is not None and step_def.rating:
                     await add_feedback(
                         session, reply_id=reply_id, proposal_id=result.proposal_id, rating=step_def.rating, now=at
@@ -297,14 +297,14 @@ async def load_demo(
                             proposal_id=result.proposal_id,
                             due_on=new_due,
                             state=step.after,
-                            event=_event(step, rating=step_def.rating),
+                            event=event_record(step, rating=step_def.rating),
                         )
                     else:
                         await set_state(
                             session,
                             proposal_id=result.proposal_id,
                             state=step.after,
-                            event=_event(step, rating=step_def.rating),
+                            event=event_record(step, rating=step_def.rating),
                         )
                 elif step_def.action is Action.extend and step_def.extend_months and record.assigned_on:
                     step = transition(state, Action.extend, at=at, actor=ACTOR)
@@ -313,22 +313,11 @@ async def load_demo(
                         session,
                         proposal_id=result.proposal_id,
                         due_on=new_due,
-                        event=_event(step, due_on=new_due.isoformat()),
+                        event=event_record(step, due_on=new_due.isoformat()),
                     )
                 else:
                     step = transition(state, step_def.action, at=at, actor=ACTOR)
-                    await set_state(session, proposal_id=result.proposal_id, state=step.after, event=_event(step))
+                    await set_state(session, proposal_id=result.proposal_id, state=step.after, event=event_record(step))
                 state = step.after
             count += 1
     return count
-
-
-def _event(step: Transition, **detail: str) -> EventRecord:
-    return EventRecord(
-        action=step.action.value,
-        before=step.before.value,
-        after=step.after.value,
-        at=step.at,
-        actor=step.actor,
-        detail=dict(step.detail) | detail,
-    )
