@@ -381,3 +381,95 @@ def overdue_digest(
             )
         )
     return plans
+
+
+# ------------------------------------------------------------------------------------------ reply pushes
+
+REPLY_REGISTERED: Final = "reply_registered"
+REPLY_WITHHELD: Final = "reply_withheld"
+FEEDBACK_REQUEST: Final = "feedback_request"
+UNSATISFIED: Final = "unsatisfied"
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Someone who hears about a reply: a follower, or (``own``) one of the item's deputies or co-signers."""
+
+    recipient: RecipientView
+    own: bool = False
+
+
+def reply_plans(
+    *,
+    audience: Sequence[Audience],
+    reply_id: int,
+    params: Mapping[str, str | int],
+    public: bool,
+    now: datetime,
+    profile: Jurisdiction,
+    calendar: WorkCalendar,
+) -> list[Plan]:
+    """A registered reply: the reply (withheld text for outsiders when not public) to everyone, and to the
+    item's own deputies a request to rate it `feedback_after_days` later."""
+    now = _aware_now(now)
+    later = now + timedelta(days=profile.feedback_after_days)
+    params = MappingProxyType({**params, "reply_id": reply_id})
+    plans: list[Plan] = []
+    for member in audience:
+        r = member.recipient
+        kind = REPLY_REGISTERED if public or member.own else REPLY_WITHHELD
+        plans.append(
+            Plan(
+                recipient_account_id=r.account_id,
+                chat_id=r.chat_id,
+                kind=kind,
+                text_key=f"push.{kind}",
+                params=params,
+                due_at=schedule(now, r, profile=profile, calendar=calendar),
+                dedup_key=f"reply:{reply_id}:{r.account_id}",
+            )
+        )
+        if member.own:
+            plans.append(
+                Plan(
+                    recipient_account_id=r.account_id,
+                    chat_id=r.chat_id,
+                    kind=FEEDBACK_REQUEST,
+                    text_key=f"push.{FEEDBACK_REQUEST}",
+                    params=params,
+                    due_at=schedule(later, r, profile=profile, calendar=calendar),
+                    dedup_key=f"rate:{reply_id}:{r.account_id}",
+                )
+            )
+    return plans
+
+
+def unsatisfied_plans(
+    *,
+    recipients: Sequence[RecipientView],
+    reply_id: int,
+    params: Mapping[str, str | int],
+    now: datetime,
+    profile: Jurisdiction,
+    calendar: WorkCalendar,
+) -> list[Plan]:
+    """不满意: the lead unit's staff and the admins hear that the item is being handled again."""
+    now = _aware_now(now)
+    seen: set[int] = set()
+    plans: list[Plan] = []
+    for r in recipients:
+        if r.account_id in seen:
+            continue
+        seen.add(r.account_id)
+        plans.append(
+            Plan(
+                recipient_account_id=r.account_id,
+                chat_id=r.chat_id,
+                kind=UNSATISFIED,
+                text_key=f"push.{UNSATISFIED}",
+                params=MappingProxyType(dict(params)),
+                due_at=schedule(now, r, profile=profile, calendar=calendar),
+                dedup_key=f"{UNSATISFIED}:{reply_id}:{r.account_id}",
+            )
+        )
+    return plans

@@ -17,6 +17,10 @@ _ITEM_KINDS = frozenset(
 )
 
 
+#: The rating buttons' callback codes (s: 满意, b: 基本满意, u: 不满意), as handlers.replies reads them.
+RATING_CODES = (("s", "满意"), ("b", "基本满意"), ("u", "不满意"))
+
+
 def render_push(kind: str, payload: Mapping[str, Any], lang: str) -> Rendered:
     """The push message for one outbox row; every database value is escaped."""
     text_key = str(payload.get("text_key") or f"push.{kind}")
@@ -25,13 +29,26 @@ def render_push(kind: str, payload: Mapping[str, Any], lang: str) -> Rendered:
         text = t(lang, text_key, **params)
     except (KeyError, IndexError):  # a parameter the template wants is missing: say what we have
         text = t(lang, text_key)
-    buttons: list[tuple[Button, ...]] = []
-    for row in payload.get("buttons") or ():
-        buttons.append(tuple(Button(t(lang, str(label), **params), str(data)) for label, data in row))
-    proposal_id = payload.get("params", {}).get("proposal_id")
-    if not buttons and kind in _ITEM_KINDS and proposal_id is not None:
-        buttons.append((Button(t(lang, "button.open_item", **params), f"card:{proposal_id}"),))
+    raw = dict(payload.get("params") or {})
+    buttons = [
+        tuple(Button(t(lang, str(label), **params), str(data)) for label, data in row)
+        for row in payload.get("buttons") or ()
+    ]
+    if not buttons:
+        buttons = _kind_buttons(kind, raw, params, lang)
     return Rendered(text, tuple(buttons))
+
+
+def _kind_buttons(kind: str, raw: Mapping[str, Any], params: Mapping[str, str], lang: str) -> list[tuple[Button, ...]]:
+    """The buttons a push of this kind carries: the full reply, the ratings, or the item's card."""
+    proposal_id, reply_id = raw.get("proposal_id"), raw.get("reply_id")
+    if kind == "reply_registered" and proposal_id is not None:
+        return [(Button(t(lang, "button.full_reply"), f"full:{proposal_id}"),)]
+    if kind == "feedback_request" and reply_id is not None:
+        return [tuple(Button(t(lang, f"rating.{name}"), f"rate:{reply_id}:{code}") for code, name in RATING_CODES)]
+    if kind in _ITEM_KINDS and proposal_id is not None:
+        return [(Button(t(lang, "button.open_item", **params), f"card:{proposal_id}"),)]
+    return []
 
 
 def render_digest(items: Sequence[tuple[str, Mapping[str, Any]]], lang: str) -> Rendered:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, tzinfo
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,14 +16,15 @@ from bot.events import event_record
 from bot.i18n import t
 from bot.letters import ParsedLetter, classify_result
 from bot.lifecycle import Action, IllegalTransition, State, transition
-from bot.notify import RecipientView, schedule
+from bot.notify import Audience, RecipientView, reply_plans, unsatisfied_plans
+from bot.pushes import RATING_CODES
 from bot.render import Button, Rendered, esc
+from bot.sweeps import queue_plans
 from bot.text import Tokenizer
 from config.settings import Jurisdiction
 from storage.accounts import accounts_for, admin_accounts, unit_accounts
 from storage.follows import followers, keyword_follows
 from storage.models import Account
-from storage.outbox import enqueue
 from storage.proposals import EventRecord, add_event, get_proposal, restart_clock, set_state
 from storage.replies import (
     ReplyRecord,
@@ -51,7 +52,7 @@ EDITABLE = (
     "doc_number",
     "letter_type",
 )
-RATINGS = {"s": "满意", "b": "基本满意", "u": "不满意"}
+RATINGS = dict(RATING_CODES)
 _DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
 
 
@@ -258,36 +259,6 @@ def _matches(keyword: str, tokens: set[str], text: str) -> bool:
     return bool(words) and all(w in tokens or w in text for w in words)
 
 
-async def _push(
-    session: AsyncSession,
-    account: Account,
-    *,
-    kind: str,
-    dedup_key: str,
-    params: dict[str, Any],
-    at: datetime,
-    now: datetime,
-    profile: Jurisdiction,
-    calendar: WorkCalendar,
-    tz: tzinfo,
-    buttons: list[list[tuple[str, str]]] | None = None,
-) -> bool:
-    payload: dict[str, Any] = {"text_key": f"push.{kind}", "params": params}
-    if buttons:
-        payload["buttons"] = buttons
-    due_at = schedule(at, _view(account, profile, tz), profile=profile, calendar=calendar)
-    return await enqueue(
-        session,
-        dedup_key=dedup_key,
-        chat_id=account.chat_id,
-        account_id=account.id,
-        kind=kind,
-        payload=payload,
-        due_at=due_at,
-        now=now,
-    )
-
-
 async def register_reply(
     sessionmaker: async_sessionmaker[AsyncSession],
     draft: LetterDraft,
@@ -384,7 +355,7 @@ async def _queue_reply_pushes(
     deputy_ids = [d.deputy_id for d in proposal.deputies]
     accounts = await accounts_for(session, account_ids=follower_ids, deputy_ids=deputy_ids)
     public = record.public is not False and proposal.public
-    params = {
+    params: dict[str, str | int] = {
         "proposal_id": proposal.id,
         "number": proposal.number,
         "title": proposal.title,
@@ -394,40 +365,12 @@ async def _queue_reply_pushes(
         "date": record.replied_on.isoformat() if record.replied_on else "—",
         "summary": record.summary,
     }
-    full_text = [[("button.full_reply", f"full:{proposal.id}")]]
-    notified = 0
-    for account in accounts:
-        own = account.role == "deputy" and account.deputy_id in deputy_ids
-        kind = "reply_registered" if public or own else "reply_withheld"
-        if await _push(
-            session,
-            account,
-            kind=kind,
-            dedup_key=f"reply:{reply_id}:{account.id}",
-            params=params,
-            at=now,
-            now=now,
-            profile=profile,
-            calendar=calendar,
-            tz=tz,
-            buttons=full_text if kind == "reply_registered" else None,
-        ):
-            notified += 1
-        if own:
-            await _push(
-                session,
-                account,
-                kind="feedback_request",
-                dedup_key=f"rate:{reply_id}:{account.id}",
-                params=params,
-                at=now + timedelta(days=profile.feedback_after_days),
-                now=now,
-                profile=profile,
-                calendar=calendar,
-                tz=tz,
-                buttons=[[(f"rating.{name}", f"rate:{reply_id}:{code}") for code, name in RATINGS.items()]],
-            )
-    return notified
+    audience = [Audience(_view(a, profile, tz), own=a.role == "deputy" and a.deputy_id in deputy_ids) for a in accounts]
+    plans = reply_plans(
+        audience=audience, reply_id=reply_id, params=params, public=public, now=now, profile=profile, calendar=calendar
+    )
+    await queue_plans(session, plans, now=now)
+    return len(audience)
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,26 +427,18 @@ async def rate_reply(
         lead = next((a for a in proposal.assignments if a.active and a.role == "lead"), None)
         staff = await _unit_staff(session, unit_id=lead.unit_id if lead else None)
         admins = await admin_accounts(session, telegram_ids=admin_ids)
-        params = {
+        params: dict[str, str | int] = {
             "proposal_id": proposal.id,
             "number": proposal.number,
             "title": proposal.title,
             "due_on": due.isoformat(),
             "reason": reason or "",
         }
-        for recipient in {a.id: a for a in [*staff, *admins]}.values():
-            await _push(
-                session,
-                recipient,
-                kind="unsatisfied",
-                dedup_key=f"unsatisfied:{reply.id}:{recipient.id}",
-                params=params,
-                at=now,
-                now=now,
-                profile=profile,
-                calendar=calendar,
-                tz=tz,
-            )
+        recipients = [_view(a, profile, tz) for a in [*staff, *admins]]
+        plans = unsatisfied_plans(
+            recipients=recipients, reply_id=reply.id, params=params, now=now, profile=profile, calendar=calendar
+        )
+        await queue_plans(session, plans, now=now)
         return Rated(proposal.number, rating, due)
 
 

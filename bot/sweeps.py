@@ -38,7 +38,7 @@ from storage.sweeps import (
     unit_recipients,
 )
 
-__all__ = ["SWEEP_LEASE", "SWEEP_LEASE_TTL", "WATERMARK", "SweepStats", "plan_sweep", "run_sweep"]
+__all__ = ["SWEEP_LEASE", "SWEEP_LEASE_TTL", "WATERMARK", "SweepStats", "plan_sweep", "queue_plans", "run_sweep"]
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,8 @@ def _payload(plan: Plan) -> dict[str, Any]:
     return {"text_key": plan.text_key, "params": dict(plan.params)}
 
 
-async def _queue(session: AsyncSession, plans: Sequence[Plan], *, now: datetime) -> int:
+async def queue_plans(session: AsyncSession, plans: Sequence[Plan], *, now: datetime) -> int:
+    """Put planned pushes into the outbox (dedup keys make this idempotent); returns how many were new."""
     """Enqueue the plans the outbox does not hold yet; returns how many were queued."""
     known = await queued_dedup_keys(session, keys=[plan.dedup_key for plan in plans])
     queued = 0
@@ -184,7 +185,7 @@ async def run_sweep(
             calendar=calendar,
             tz=tz,
         )
-        queued = await _queue(session, plans, now=now)
+        queued = await queue_plans(session, plans, now=now)
         await set_watermark(session, name=WATERMARK, day=today, now=now)
     stats = SweepStats(
         planned=len(plans),
