@@ -40,6 +40,7 @@ from handlers.follows import (
 from handlers.identities import bind_command, unbind_command
 from handlers.lists import due_command, mine_command, overdue_command
 from handlers.replies import (
+    AwaitingAnswer,
     document_upload,
     pending_text,
     preview_button,
@@ -89,7 +90,9 @@ class NumberFilter(filters.MessageFilter):
 def register_handlers(app: App) -> None:
     """The handler table, in order: commands, buttons, bare numbers, then fallbacks."""
     # group -1: a text that answers an open question (a field correction, a rating reason) stops there
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, pending_text), group=-1)
+    app.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND & AwaitingAnswer(app.user_data), pending_text), group=-1
+    )
     app.add_handler(CommandHandler("start", start_command))
     app.add_handler(CommandHandler("help", help_command))
     app.add_handler(CommandHandler("status", status_command))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import html
+from collections.abc import Mapping
 from typing import Any
 
-from telegram import Update
-from telegram.ext import ApplicationHandlerStop
+from telegram import Message, Update
+from telegram.ext import ApplicationHandlerStop, filters
 
 from bot.context import Context
 from bot.documents import MAX_BYTES, DocumentError, read_document
@@ -325,6 +326,25 @@ async def _rate(update: Update, context: Context, reply_id: int, rating: str, re
         await send(update, Rendered(t(lang, "rate.saved", rating=label)))
 
 
+class AwaitingAnswer(filters.MessageFilter):
+    """Text from a user the bot has asked something (a field correction, a rating reason).
+
+    A filter rather than a check inside the callback: every other text skips the handler at no cost.
+    """
+
+    def __init__(self, user_data: Mapping[int, Mapping[Any, Any]]) -> None:
+        super().__init__(name="AwaitingAnswer")
+        self._user_data = user_data  # the application's live view of every user's data
+
+    def filter(self, message: Message) -> bool:
+        user = message.from_user
+        data = self._user_data.get(user.id) if user is not None else None
+        if not data:
+            return False
+        draft = data.get(DRAFT)
+        return (isinstance(draft, LetterDraft) and draft.editing is not None) or data.get(RATING) is not None
+
+
 async def pending_text(update: Update, context: Context) -> None:
     """Group -1: a text that answers an open question (a field correction, a rating reason) is consumed here."""
     message = update.effective_message
@@ -358,6 +378,7 @@ async def pending_text(update: Update, context: Context) -> None:
 
 
 __all__ = [
+    "AwaitingAnswer",
     "document_upload",
     "pending_text",
     "preview_button",
