@@ -31,6 +31,7 @@ from handlers.errors import on_error
 from handlers.follows import (
     UNFOLLOW_WORDS,
     follow_button,
+    follow_choice_button,
     follow_command,
     following_command,
     unfollow_button,
@@ -115,6 +116,7 @@ def register_handlers(app: App) -> None:
     app.add_handler(CallbackQueryHandler(settings_button, pattern=r"^set:(lang|digest|quiet):[\w-]+$"))
     app.add_handler(CallbackQueryHandler(card_button, pattern=r"^card:\d+$"))
     app.add_handler(CallbackQueryHandler(follow_button, pattern=r"^fo:\d+$"))
+    app.add_handler(CallbackQueryHandler(follow_choice_button, pattern=r"^fi:(item|unit|session):\d+$"))
     app.add_handler(CallbackQueryHandler(unfollow_button, pattern=r"^uf:(item|unit|keyword|session):.+$"))
     app.add_handler(MessageHandler(filters.REPLY & filters.Regex(UNFOLLOW_WORDS), unfollow_reply))
     app.add_handler(CallbackQueryHandler(timeline_button, pattern=r"^tl:\d+$"))

@@ -143,11 +143,29 @@ async def following_command(update: Update, context: Context) -> None:
 
 
 async def follow_button(update: Update, context: Context) -> None:
-    """`fo:<proposal id>` on a status card."""
+    """`fo:<proposal id>` on a status card: what to follow — the item, its lead unit, or its sitting."""
     data = await pressed(update)
     if data is None:
         return
-    await _toggle(update, context, "item", data[1], on=True)
+    lang = lang_of(update, context)
+    card = await context.bot_data.cards.by_id(int(data[1]))
+    if card is None:
+        await send(update, Rendered(t(lang, "status.gone")))
+        return
+    rows = [(Button(t(lang, "button.follow_item"), f"fi:item:{card['id']}"),)]
+    lead = next((u for u in card.get("units", []) if u.get("role") == "lead"), None)
+    if lead is not None:
+        rows.append((Button(t(lang, "button.follow_unit"), f"fi:unit:{lead['id']}"),))
+    if card["session"].get("id") is not None:
+        rows.append((Button(t(lang, "button.follow_session"), f"fi:session:{card['session']['id']}"),))
+    await send(update, Rendered(t(lang, "follow.menu", number=esc(card["number"])), tuple(rows)))
+
+
+async def follow_choice_button(update: Update, context: Context) -> None:
+    """`fi:<kind>:<id>`: follow what was chosen under a card."""
+    data = await pressed(update)
+    if data is not None:
+        await _toggle(update, context, data[1], data[2], on=True)
 
 
 async def unfollow_button(update: Update, context: Context) -> None:

@@ -79,7 +79,7 @@ async def build_card(session: AsyncSession, *, proposal_id: int) -> dict[str, An
     s = proposal.session
     return {
         "id": proposal.id,
-        "session": {"region": s.region, "body": s.body, "term": s.term, "sitting": s.sitting},
+        "session": {"id": s.id, "region": s.region, "body": s.body, "term": s.term, "sitting": s.sitting},
         "number": proposal.number,
         "kind": proposal.kind,
         "title": proposal.title,
@@ -159,6 +159,7 @@ async def _build(conn: AsyncConnection, scope: _Scope) -> dict[int, dict[str, An
             Proposal.state,
             Proposal.key_supervised,
             Proposal.public,
+            Proposal.session_id,
             Session.region,
             Session.body,
             Session.term,
@@ -170,7 +171,7 @@ async def _build(conn: AsyncConnection, scope: _Scope) -> dict[int, dict[str, An
     for p in proposals:
         cards[p.id] = {
             "id": p.id,
-            "session": {"region": p.region, "body": p.body, "term": p.term, "sitting": p.sitting},
+            "session": {"id": p.session_id, "region": p.region, "body": p.body, "term": p.term, "sitting": p.sitting},
             "number": p.number,
             "kind": p.kind,
             "title": p.title,

@@ -109,8 +109,14 @@ async def test_follow_each_kind_then_list_and_unfollow_by_button(sandbox: Sandbo
 async def test_follow_button_on_status_card(sandbox: Sandbox) -> None:
     await sandbox.use("public")
     await sandbox.say("018")
-    [message] = await sandbox.press("⭐ 关注")
-    assert "已关注第 018 号" in message.text
+    [menu] = await sandbox.press("⭐ 关注")
+    assert [b.label for row in menu.buttons for b in row] == ["⭐ 关注此件", "🏢 关注主办单位", "🗂 关注本会次"]
+    [item] = await sandbox.press("⭐ 关注此件")
+    assert "已关注第 018 号" in item.text
+    [unit] = await sandbox.press("🏢 关注主办单位")
+    assert "已关注单位“长宁区科学技术委员会”" in unit.text
+    [session] = await sandbox.press("🗂 关注本会次")
+    assert "第5次会议全部建议" in session.text
 
 
 async def test_unfollow_reply_to_message_with_unfollow_button(sandbox: Sandbox) -> None:

@@ -264,3 +264,11 @@ MESSAGES.update(
 MESSAGES["status.more_sessions"] = (
     "Only the latest sittings are listed; for an older one add it, such as <code>17-4-{number}</code>."
 )
+MESSAGES.update(
+    {
+        "follow.menu": "What about No. {number} do you want to follow?",
+        "button.follow_item": "⭐ This item",
+        "button.follow_unit": "🏢 Its lead unit",
+        "button.follow_session": "🗂 This sitting",
+    }
+)

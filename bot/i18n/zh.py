@@ -263,3 +263,11 @@ MESSAGES.update(
     }
 )
 MESSAGES["status.more_sessions"] = "只列出最近的会次；更早的请加上届次查询，例如 <code>17-4-{number}</code>。"
+MESSAGES.update(
+    {
+        "follow.menu": "关注第 {number} 号的哪些动态？",
+        "button.follow_item": "⭐ 关注此件",
+        "button.follow_unit": "🏢 关注主办单位",
+        "button.follow_session": "🗂 关注本会次",
+    }
+)
