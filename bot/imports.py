@@ -28,6 +28,7 @@ from bot.lifecycle import Action, State, transition
 from bot.spreadsheets import MAX_BYTES, ImportRow, Notice, SpreadsheetError, read_sheet, validate, write_export
 from config.settings import Jurisdiction, Settings
 from storage.calendar import load_overrides
+from storage.cards import rebuild_cards
 from storage.engine import create_engine, create_sessionmaker
 from storage.migrate import upgrade
 from storage.proposals import (
@@ -141,6 +142,7 @@ async def _apply_rows(
 ) -> ImportReport:
     counts = dict.fromkeys(UpsertOutcome, 0)
     warnings: dict[str, Notice] = {}
+    touched: list[int] = []  # their status cards are rebuilt together at the end, in the same transaction
     for done, row in enumerate(rows, start=1):
         due_on = co_due_on = None
         if row.assignable and row.assigned_on is not None:
@@ -159,9 +161,15 @@ async def _apply_rows(
                     warnings.setdefault(en, Notice(zh, en))
         wanted = State.assigned if row.assignable else State.draft
         result = await upsert_proposal(
-            session, _record(row, due_on=due_on, co_due_on=co_due_on), now=now, initial_state=wanted.value
+            session,
+            _record(row, due_on=due_on, co_due_on=co_due_on),
+            now=now,
+            initial_state=wanted.value,
+            refresh=False,
         )
         counts[result.outcome] += 1
+        if result.outcome is not UpsertOutcome.UNCHANGED:
+            touched.append(result.proposal_id)
         if result.outcome is UpsertOutcome.CREATED:
             if wanted is State.assigned:
                 event = _assign_event(row, due_on=due_on, now=now, actor=actor)
@@ -178,6 +186,8 @@ async def _apply_rows(
         if progress is not None and (done % PROGRESS_EVERY == 0 or done == len(rows)):
             progress(done, len(rows))
     await session.flush()
+    if touched:
+        await rebuild_cards(session, proposal_ids=touched)
     return ImportReport(
         created=counts[UpsertOutcome.CREATED],
         updated=counts[UpsertOutcome.UPDATED],

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -76,7 +76,19 @@ class EventRecord:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+def _cache(session: AsyncSession, name: str) -> dict[Any, Any]:
+    """A per-transaction cache of rows looked up by name (a bulk import names the same units again and again).
+
+    It lives in `session.info`, so it ends with the session; rows in it stay in the session's identity map.
+    """
+    cache: dict[Any, Any] = session.info.setdefault(name, {})
+    return cache
+
+
 async def get_or_create_session(session: AsyncSession, key: SessionKey) -> Session:
+    cache = _cache(session, "sessions")
+    if key in cache:
+        return cast(Session, cache[key])
     row = await session.scalar(
         select(Session).where(
             Session.region == key.region,
@@ -89,24 +101,33 @@ async def get_or_create_session(session: AsyncSession, key: SessionKey) -> Sessi
         row = Session(region=key.region, body=key.body, term=key.term, sitting=key.sitting)
         session.add(row)
         await session.flush()
+    cache[key] = row
     return row
 
 
 async def _deputy(session: AsyncSession, name: str) -> Deputy:
+    cache = _cache(session, "deputies")
+    if name in cache:
+        return cast(Deputy, cache[name])
     row = await session.scalar(select(Deputy).where(Deputy.name == name))
     if row is None:
         row = Deputy(name=name)
         session.add(row)
         await session.flush()
+    cache[name] = row
     return row
 
 
 async def get_or_create_unit(session: AsyncSession, name: str) -> Unit:
+    cache = _cache(session, "units")
+    if name in cache:
+        return cast(Unit, cache[name])
     row = await session.scalar(select(Unit).where(Unit.name == name))
     if row is None:
         row = Unit(name=name)
         session.add(row)
         await session.flush()
+    cache[name] = row
     return row
 
 
@@ -235,9 +256,12 @@ async def _apply(session: AsyncSession, proposal: Proposal, record: ProposalReco
 
 
 async def upsert_proposal(
-    session: AsyncSession, record: ProposalRecord, *, now: datetime, initial_state: str
+    session: AsyncSession, record: ProposalRecord, *, now: datetime, initial_state: str, refresh: bool = True
 ) -> UpsertResult:
-    """Create the item or bring it in line with the record. Re-importing the same record changes nothing."""
+    """Create the item or bring it in line with the record. Re-importing the same record changes nothing.
+
+    `refresh=False` leaves the status card to the caller (a bulk import rebuilds all its cards at the end).
+    """
     db_session = await get_or_create_session(session, record.session)
     # match on the number's key so that `18` in a file updates the stored `018` instead of duplicating it
     proposal = await session.scalar(
@@ -260,14 +284,16 @@ async def upsert_proposal(
         session.add(proposal)
         await _apply(session, proposal, record)
         await session.flush()
-        await refresh_card(session, proposal_id=proposal.id)
+        if refresh:
+            await refresh_card(session, proposal_id=proposal.id)
         return UpsertResult(UpsertOutcome.CREATED, proposal.id, proposal.state)
     if _snapshot(proposal) == _wanted(record):
         return UpsertResult(UpsertOutcome.UNCHANGED, proposal.id, proposal.state)
     await _apply(session, proposal, record)
     proposal.updated_at = now
     await session.flush()
-    await refresh_card(session, proposal_id=proposal.id)
+    if refresh:
+        await refresh_card(session, proposal_id=proposal.id)
     return UpsertResult(UpsertOutcome.UPDATED, proposal.id, proposal.state)
 
 
