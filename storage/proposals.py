@@ -11,8 +11,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import selectinload
 
 from storage.cards import refresh_card
@@ -83,6 +84,16 @@ def _cache(session: AsyncSession, name: str) -> dict[Any, Any]:
     """
     cache: dict[Any, Any] = session.info.setdefault(name, {})
     return cache
+
+
+_CACHES = ("sessions", "units", "deputies")
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _forget_cached_rows(session: OrmSession) -> None:
+    """Rows created in a rolled-back transaction no longer exist: never hand them out again."""
+    for name in _CACHES:
+        session.info.pop(name, None)
 
 
 async def get_or_create_session(session: AsyncSession, key: SessionKey) -> Session:

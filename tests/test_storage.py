@@ -211,3 +211,17 @@ async def test_upsert_after_extension_is_unchanged(sessionmaker: async_sessionma
         p = await get_proposal(s, proposal_id=pid)
     lead = next(a for a in p.assignments if a.role == "lead")
     assert (lead.due_on, lead.original_due_on) == (date(2024, 7, 29), date(2024, 4, 29))
+
+
+async def test_rollback_forgets_cached_units(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """A unit created in a rolled-back transaction is not handed out again by the same session."""
+    from storage.proposals import get_or_create_unit
+
+    async with sessionmaker() as s:
+        await s.begin()
+        first = await get_or_create_unit(s, "区临时局")
+        await s.rollback()
+        await s.begin()
+        again = await get_or_create_unit(s, "区临时局")
+        await s.commit()
+        assert again is not first
