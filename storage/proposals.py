@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -116,30 +116,29 @@ async def get_or_create_session(session: AsyncSession, key: SessionKey) -> Sessi
     return row
 
 
-async def _deputy(session: AsyncSession, name: str) -> Deputy:
-    cache = _cache(session, "deputies")
+_Named = TypeVar("_Named", Deputy, Unit)
+
+
+async def _get_or_create_named(session: AsyncSession, model: type[_Named], name: str) -> _Named:
+    """The deputy or unit called `name`, created on first mention; cached for the rest of the transaction."""
+    cache = _cache(session, model.__tablename__)
     if name in cache:
-        return cast(Deputy, cache[name])
-    row = await session.scalar(select(Deputy).where(Deputy.name == name))
+        return cast(_Named, cache[name])
+    row = await session.scalar(select(model).where(model.name == name))
     if row is None:
-        row = Deputy(name=name)
+        row = model(name=name)
         session.add(row)
         await session.flush()
     cache[name] = row
     return row
+
+
+async def _deputy(session: AsyncSession, name: str) -> Deputy:
+    return await _get_or_create_named(session, Deputy, name)
 
 
 async def get_or_create_unit(session: AsyncSession, name: str) -> Unit:
-    cache = _cache(session, "units")
-    if name in cache:
-        return cast(Unit, cache[name])
-    row = await session.scalar(select(Unit).where(Unit.name == name))
-    if row is None:
-        row = Unit(name=name)
-        session.add(row)
-        await session.flush()
-    cache[name] = row
-    return row
+    return await _get_or_create_named(session, Unit, name)
 
 
 async def find_unit(session: AsyncSession, *, name: str) -> Unit | None:
