@@ -11,7 +11,8 @@ from bot.context import Context
 from bot.i18n import t
 from bot.render import Button, Rendered
 from handlers.audience import current_account, lang_of
-from handlers.status import keyboard, send
+from handlers.keyboards import keyboard
+from handlers.status import send
 from storage.accounts import update_preferences
 from storage.models import Account
 

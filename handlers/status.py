@@ -6,7 +6,7 @@ import html
 import io
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.constants import ParseMode
 
 from bot.context import Context
@@ -24,6 +24,7 @@ from bot.render import (
     split_message,
 )
 from handlers.audience import lang_of, viewer_of
+from handlers.keyboards import keyboard
 from storage.proposals import list_events
 from storage.replies import find_current_reply
 
@@ -38,14 +39,6 @@ async def pressed(update: Update) -> list[str] | None:
         return None
     await query.answer()
     return query.data.split(":")
-
-
-def keyboard(rendered: Rendered) -> InlineKeyboardMarkup | None:
-    if not rendered.buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rendered.buttons]
-    )
 
 
 async def send(update: Update, rendered: Rendered) -> None:
@@ -72,21 +65,22 @@ async def look_up(update: Update, context: Context, text: str) -> None:
     if lookup is None:
         await send(update, Rendered(t(lang, "status.malformed", text=html.escape(text[:40]))))
         return
-    cards = await context.bot_data.cards.find(
-        lookup.number_key, term=lookup.term, sitting=lookup.sitting, limit=MAX_CHOICES + 1
-    )
-    if not cards:
+    reader = context.bot_data.cards
+    # heads first: most numbers exist in several sessions, and a choice needs no full card
+    heads = await reader.heads(lookup.number_key, term=lookup.term, sitting=lookup.sitting, limit=MAX_CHOICES + 1)
+    card = await reader.by_id(heads[0]["id"]) if len(heads) == 1 else None
+    if len(heads) > 1:
+        # newest sessions first; past a handful, asking for the sitting beats a wall of buttons
+        more = len(heads) > MAX_CHOICES
+        await send(update, render_choices(heads[:MAX_CHOICES], number=lookup.number, lang=lang, more=more))
+    elif card is not None:
+        await send(update, await _card_view(update, context, card))
+    else:
         if lookup.term is not None:
             message = t(lang, "status.unknown_session", term=lookup.term, sitting=lookup.sitting, number=lookup.number)
         else:
             message = t(lang, "status.unknown", number=html.escape(lookup.number))
         await send(update, Rendered(message))
-    elif len(cards) == 1:
-        await send(update, await _card_view(update, context, cards[0]))
-    else:
-        # newest sessions first; past a handful, asking for the sitting beats a wall of buttons
-        more = len(cards) > MAX_CHOICES
-        await send(update, render_choices(cards[:MAX_CHOICES], number=lookup.number, lang=lang, more=more))
 
 
 async def status_command(update: Update, context: Context) -> None:

@@ -39,6 +39,11 @@ CARD_QUERY_SESSION = (
     "SELECT payload FROM status_cards WHERE number_key = ? AND term = ? AND sitting = ?" + _NEWEST_FIRST
 )
 CARD_BY_ID = "SELECT payload FROM status_cards WHERE proposal_id = ?"
+# The choice list needs only each card's number and session: SQLite pulls them out of the JSON in C, so a
+# number found in many sessions costs no full decode of every card.
+_HEAD_COLUMNS = "SELECT proposal_id, json_extract(payload, '$.number', '$.session') FROM status_cards"
+HEAD_QUERY = _HEAD_COLUMNS + " WHERE number_key = ?" + _NEWEST_FIRST
+HEAD_QUERY_SESSION = _HEAD_COLUMNS + " WHERE number_key = ? AND term = ? AND sitting = ?" + _NEWEST_FIRST
 # Ids per IN (...) list: well under SQLite's 32766 and asyncpg's 32767 bound parameters.
 MAX_IDS_PER_QUERY = 2000
 
@@ -336,6 +341,12 @@ class CardReader(Protocol):
         """The cards with this number (in this session, if given): at most `limit`, newest session first."""
         ...
 
+    async def heads(
+        self, number_key: str, *, term: int | None = None, sitting: int | None = None, limit: int = MAX_MATCHES
+    ) -> list[dict[str, Any]]:
+        """What `find` finds, cut to each card's head: `{"id", "number", "session"}` (enough to offer a choice)."""
+        ...
+
     async def by_id(self, proposal_id: int) -> dict[str, Any] | None: ...
 
     def close(self) -> None: ...
@@ -366,6 +377,20 @@ class SqliteCardReader:
             rows = conn.execute(CARD_QUERY, (number_key, limit)).fetchall()
         return [json.loads(r[0]) for r in rows]
 
+    async def heads(
+        self, number_key: str, *, term: int | None = None, sitting: int | None = None, limit: int = MAX_MATCHES
+    ) -> list[dict[str, Any]]:
+        conn = self._connection()
+        if term is not None and sitting is not None:
+            rows = conn.execute(HEAD_QUERY_SESSION, (number_key, term, sitting, limit)).fetchall()
+        else:
+            rows = conn.execute(HEAD_QUERY, (number_key, limit)).fetchall()
+        heads = []
+        for proposal_id, extracted in rows:
+            number, session = json.loads(extracted)
+            heads.append({"id": proposal_id, "number": number, "session": session})
+        return heads
+
     async def by_id(self, proposal_id: int) -> dict[str, Any] | None:
         row = self._connection().execute(CARD_BY_ID, (proposal_id,)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
@@ -395,6 +420,13 @@ class EngineCardReader:
             result = await conn.execute(text(query), params)
             return [json.loads(r[0]) for r in result]
 
+    async def heads(
+        self, number_key: str, *, term: int | None = None, sitting: int | None = None, limit: int = MAX_MATCHES
+    ) -> list[dict[str, Any]]:
+        # One round trip either way; the full read keeps one query for both engines this reader serves.
+        cards = await self.find(number_key, term=term, sitting=sitting, limit=limit)
+        return [card_head(c) for c in cards]
+
     async def by_id(self, proposal_id: int) -> dict[str, Any] | None:
         async with self._engine.connect() as conn:
             value = await conn.scalar(
@@ -404,6 +436,11 @@ class EngineCardReader:
 
     def close(self) -> None:
         return None
+
+
+def card_head(card: dict[str, Any]) -> dict[str, Any]:
+    """A card cut to what a choice between sessions shows: its item id, printed number and session."""
+    return {"id": card["id"], "number": card["number"], "session": card["session"]}
 
 
 def card_reader(engine: AsyncEngine) -> CardReader:

@@ -140,3 +140,32 @@ async def test_card_reader_find_keeps_newest_sessions_within_limit(
     assert [c["session"]["sitting"] for c in newest] == [4, 3]
     assert [c["session"]["sitting"] for c in everything] == [4, 3, 2, 1]
     assert [c["session"]["sitting"] for c in one] == [1]
+
+
+async def test_card_reader_heads_are_the_found_cards_cut_to_id_number_and_session(
+    sessionmaker: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> None:
+    """`heads` is `find` without the bodies: same cards, same order and limit, on either reader."""
+    async with sessionmaker.begin() as s:
+        for sitting in (2, 4, 1, 3):
+            key = SessionKey(region="长宁区", body="人大", term=17, sitting=sitting)
+            await upsert_proposal(s, _record("018", session=key), now=NOW, initial_state="assigned")
+        await upsert_proposal(s, _record("18", session=CPPCC), now=NOW, initial_state="assigned")
+    reader = card_reader(engine)
+    try:
+        for kwargs in ({}, {"limit": 2}, {"term": 17, "sitting": 3}, {"term": 17, "sitting": 9}):
+            cards = await reader.find("18", **kwargs)  # type: ignore[arg-type]
+            heads = await reader.heads("18", **kwargs)  # type: ignore[arg-type]
+            assert heads == [{"id": c["id"], "number": c["number"], "session": c["session"]} for c in cards]
+        assert await reader.heads("404") == []
+        everything = await reader.heads("18")
+    finally:
+        reader.close()
+    assert [(h["session"]["body"], h["session"]["sitting"]) for h in everything] == [
+        ("人大", 4),
+        ("人大", 3),
+        ("人大", 2),
+        ("人大", 1),
+        ("政协", 3),
+    ]
+    assert {h["number"] for h in everything} == {"018", "18"}
