@@ -3,21 +3,27 @@
 Method:
 - The database is a cached SQLite file with ``--items`` synthetic items (``bench.seeding``, built in a child
   process when missing, so its memory is not counted here).
-- The bot is the real application in the sandbox harness: ``build_application`` with the emulator's transport,
-  no updater, ``post_init`` run, and jieba loaded before timing starts.
-- Baselines, on the same emulator, transport and ``process_update`` path, fed the same texts:
+- The bot is the real application in the sandbox harness (``build_application`` with the emulator's transport,
+  ``post_init`` run, jieba loaded before timing starts).
+- Baselines, each a bare PTB application with one text handler on an emulator of its own (the same emulator
+  code, transport and spec checks as the bot's), fed the same texts:
   - ``echo``: a bare PTB echo (a MessageHandler that replies with the same text). The contract's ratio.
   - ``replay``: a bare handler that sends, for each text, the very reply the status path sent for it (same HTML,
     same buttons), prepared in advance. Status vs replay isolates the handler's own work (parse, look-up,
     render) from the cost of sending that reply through PTB and the emulator.
-- Each update is timed from before ``Update.de_json`` to the moment the emulator records the reply (latency,
-  the p50/p99 figures), and to the end of ``process_update`` (busy time, whose inverse is the throughput).
+- Two harnesses, every side measured in both:
+  - ``polling`` (the contract's figures): update in → reply out. Each update goes on the emulator's getUpdates
+    queue; the application's own Updater fetches it, as ``proposal-bot run`` does, and the reply comes back
+    through the emulator. One update is in flight at a time; the next goes in when the reply is out.
+    Throughput is updates per second of wall time; latency runs from the queue to the recorded reply.
+  - ``direct``: each update handed straight to ``Application.process_update`` (no Updater, no update queue).
+    This isolates the handler and reply path; throughput is updates per second of ``process_update`` time.
   Rounds interleave the three sides, alternating the echo's place, so drift on a shared machine hits all alike.
   A warm-up runs first.
 - Look-ups are half ``/status N`` and half bare numbers, the number as printed (``018``) or without zeros
   (``18``), drawn from existing items, with about 5 % numbers that do not exist.
-- ``rss_mb`` is this process's resident set after the run; it includes the emulator's record of every message
-  of the run. ``rss_before_traffic_mb`` is the same after start-up (jieba loaded), before the first look-up.
+- ``rss_mb`` is this process's resident set after the run (three applications, the bot's among them).
+  ``rss_before_traffic_mb`` is the same after start-up (jieba loaded), before the first look-up.
 """
 
 from __future__ import annotations
@@ -31,23 +37,28 @@ import random
 import sqlite3
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bench import seeding
-from bot.sandbox.emulator import SentMessage
+from bot.render import Button
+from bot.sandbox.emulator import BotApiEmulator, SandboxUser, SentMessage
 from bot.sandbox.harness import Sandbox
 from bot.sandbox.transport import build_bot_kwargs
 from config.settings import load_settings
+from handlers.keyboards import Keyboard
 
 AT = datetime(2024, 6, 3, 2, 0, tzinfo=UTC)  # the virtual "now": 10:00 in Shanghai
 UNKNOWN_SHARE = 0.05
+HARNESSES = ("polling", "direct")
+REPLY_TIMEOUT_S = 30.0  # a reply that never comes is a failed run, not a hang
 
 
 class TimedSent(list[SentMessage]):
@@ -56,10 +67,12 @@ class TimedSent(list[SentMessage]):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.stamps: list[float] = []
+        self.arrived = asyncio.Event()
 
     def append(self, message: SentMessage) -> None:
         self.stamps.append(time.perf_counter())
         super().append(message)
+        self.arrived.set()
 
     def clear(self) -> None:
         self.stamps.clear()
@@ -68,17 +81,19 @@ class TimedSent(list[SentMessage]):
 
 @dataclass(slots=True)
 class Side:
-    """One path under test: its app, and what was measured for it."""
+    """One path under test in one harness: its app, its emulator and user, and what was measured."""
 
     name: str
     app: Any
+    emulator: BotApiEmulator
+    user: SandboxUser
     latencies: list[float] = field(default_factory=list)
     busy: float = 0.0
     kinds: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
-        """Updates per second of busy time (the whole ``process_update``)."""
+        """Updates per second of measured time (wall time when polling, ``process_update`` time when direct)."""
         return len(self.latencies) / self.busy
 
     def figures(self) -> dict[str, float]:
@@ -126,18 +141,19 @@ async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 class Replay:
     """A handler that answers each text with the reply the status path gave it, prepared in advance.
 
-    It sends the same HTML and buttons through the same PTB call, but does no look-up and no rendering, so
-    comparing the status path with it isolates what the status handler itself costs.
+    It sends the same HTML and the same keyboard (built the way the bot builds it) through the same PTB call,
+    but does no look-up and no rendering, so comparing the status path with it isolates what the status
+    handler itself costs.
     """
 
     def __init__(self) -> None:
-        self.replies: dict[str, tuple[str, InlineKeyboardMarkup | None]] = {}
+        self.replies: dict[str, tuple[str, Keyboard | None]] = {}
 
     def learn(self, text: str, message: SentMessage) -> None:
         if text in self.replies:
             return
-        rows = [[InlineKeyboardButton(b.label, callback_data=b.callback_data) for b in row] for row in message.buttons]
-        self.replies[text] = (message.html, InlineKeyboardMarkup(rows) if rows else None)
+        rows = tuple(tuple(Button(b.label, b.callback_data or "") for b in row) for row in message.buttons)
+        self.replies[text] = (message.html, Keyboard(rows) if rows else None)
 
     async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -146,9 +162,9 @@ class Replay:
             await message.reply_text(html, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
-def build_baseline(box: Sandbox, callback: Any) -> Application[Any, Any, Any, Any, Any, Any]:
-    """A bare PTB bot with one text handler on the sandbox's emulator, built the way the sandbox builds the bot."""
-    kwargs = build_bot_kwargs(box.emulator)
+def build_baseline(emulator: BotApiEmulator, callback: Any) -> Application[Any, Any, Any, Any, Any, Any]:
+    """A bare PTB bot with one text handler and an Updater, on ``emulator``, built the way the sandbox builds."""
+    kwargs = build_bot_kwargs(emulator)
     app = (
         ApplicationBuilder()
         .token(kwargs["token"])
@@ -156,37 +172,80 @@ def build_baseline(box: Sandbox, callback: Any) -> Application[Any, Any, Any, An
         .base_file_url(kwargs["base_file_url"])
         .request(kwargs["request"])
         .get_updates_request(kwargs["get_updates_request"])
-        .updater(None)
         .build()
     )
     app.add_handler(MessageHandler(filters.TEXT, callback))
     return app
 
 
-async def _feed(box: Sandbox, side: Side, texts: list[str], *, record: bool, learn: Replay | None = None) -> None:
-    """Send each text through ``side``'s ``process_update``; time it if ``record``."""
-    sent = box.emulator.sent
-    assert isinstance(sent, TimedSent)
-    user = box.emulator.find_user("public")
-    assert user is not None
-    payloads = [box.emulator.message_update(user, text) for text in texts]  # built before the clock starts
+Feed = Callable[[Side, list[str]], Awaitable[list[tuple[float, float]]]]
+
+
+async def _feed_direct(side: Side, texts: list[str]) -> list[tuple[float, float]]:
+    """Hand each update to ``process_update``; (latency, busy time) per update."""
+    sent = _sent(side)
+    payloads = [side.emulator.message_update(side.user, text) for text in texts]  # built before the clock starts
     app = side.app
+    timings = []
     for text, payload in zip(texts, payloads, strict=True):
         before = len(sent)
         started = time.perf_counter()
         await app.process_update(Update.de_json(payload, app.bot))
         done = time.perf_counter()
-        if len(sent) != before + 1:
-            raise RuntimeError(f"{side.name}: expected one reply to {text!r}, got {len(sent) - before}")
+        _expect_one_reply(side, text, sent, before)
+        timings.append((sent.stamps[before] - started, done - started))
+    return timings
+
+
+async def _feed_polling(side: Side, texts: list[str]) -> list[tuple[float, float]]:
+    """Put each update on the getUpdates queue and wait for its reply; (latency, wall time) per update."""
+    sent = _sent(side)
+    payloads = [side.emulator.message_update(side.user, text) for text in texts]
+    timings = []
+    previous = time.perf_counter()
+    for text, payload in zip(texts, payloads, strict=True):
+        before = len(sent)
+        sent.arrived.clear()
+        started = time.perf_counter()
+        side.emulator.enqueue(payload)
+        while len(sent) == before:
+            try:
+                await asyncio.wait_for(sent.arrived.wait(), REPLY_TIMEOUT_S)
+            except TimeoutError:
+                raise RuntimeError(f"{side.name}: no reply to {text!r} within {REPLY_TIMEOUT_S:.0f} s") from None
+            sent.arrived.clear()
+        _expect_one_reply(side, text, sent, before)
+        done = sent.stamps[before]
+        # wall time from the previous reply to this one: what a user sending one update after another sees
+        timings.append((done - started, done - previous))
+        previous = done
+    return timings
+
+
+def _sent(side: Side) -> TimedSent:
+    sent = side.emulator.sent
+    assert isinstance(sent, TimedSent)
+    return sent
+
+
+def _expect_one_reply(side: Side, text: str, sent: TimedSent, before: int) -> None:
+    if len(sent) != before + 1:
+        raise RuntimeError(f"{side.name}: expected one reply to {text!r}, got {len(sent) - before}")
+
+
+async def _run_side(side: Side, texts: list[str], feed: Feed, *, record: bool, learn: Replay | None = None) -> None:
+    sent = _sent(side)
+    start = len(sent)
+    timings = await feed(side, texts)
+    for text, message, (latency, busy) in zip(texts, sent[start:], timings, strict=True):
         if learn is not None:
-            learn.learn(text, sent[before])
+            learn.learn(text, message)
         if record:
-            latency = sent.stamps[before] - started
             side.latencies.append(latency)
-            side.busy += done - started
-            side.kinds.setdefault(reply_kind(sent[before]), []).append(latency)
+            side.busy += busy
+            side.kinds.setdefault(reply_kind(message), []).append(latency)
     # the emulator's record is the harness's memory, not the bot's: drop it so RSS measures the bot
-    box.emulator.forget()
+    side.emulator.forget()
 
 
 def _ms(seconds: float) -> float:
@@ -208,74 +267,49 @@ def rss_mb() -> tuple[float, float]:
     return round(fields["VmRSS"], 1), round(fields["VmHWM"], 1)
 
 
-async def _rounds(box: Sandbox, sides: dict[str, Side], replay: Replay, texts: list[str], args: Any) -> None:
+async def _rounds(
+    harness: str,
+    sides: dict[str, Side],
+    replay: Replay,
+    texts: list[str],
+    args: Any,
+    profiler: cProfile.Profile | None,
+) -> None:
     """Alternate the three sides round by round; status always runs right before replay, which learns from it."""
+    feed: Feed = _feed_polling if harness == "polling" else _feed_direct
     echo, status, replay_side = sides["echo"], sides["status"], sides["replay"]
     rounds = max(1, min(args.rounds, len(texts)))
     size = -(-len(texts) // rounds)
-    profiler = cProfile.Profile() if args.profile else None
     gc.collect()
     for r in range(rounds):
         batch = texts[r * size : (r + 1) * size]
         if not batch:
             break
         if r % 2:
-            await _feed(box, echo, batch, record=True)
+            await _run_side(echo, batch, feed, record=True)
         if profiler is not None:
             profiler.enable()
-        await _feed(box, status, batch, record=True, learn=replay)
+        await _run_side(status, batch, feed, record=True, learn=replay)
         if profiler is not None:
             profiler.disable()
-        await _feed(box, replay_side, batch, record=True)
+        await _run_side(replay_side, batch, feed, record=True)
         if not r % 2:
-            await _feed(box, echo, batch, record=True)
+            await _run_side(echo, batch, feed, record=True)
         print(
-            f"status: round {r + 1}/{rounds}: p50 echo {_ms(statistics.median(echo.latencies))} ms, "
+            f"status ({harness}): round {r + 1}/{rounds}: p50 echo {_ms(statistics.median(echo.latencies))} ms, "
             f"status {_ms(statistics.median(status.latencies))} ms, "
             f"replay {_ms(statistics.median(replay_side.latencies))} ms",
             flush=True,
         )
-    if profiler is not None:
-        profiler.dump_stats(args.profile)
-        print(f"status: cProfile of the status rounds written to {args.profile}", flush=True)
 
 
-async def run(args: argparse.Namespace, db: Path) -> dict[str, Any]:
-    rng = random.Random(args.seed)
-    settings = load_settings(database_url=seeding.sqlite_url(db))
-    async with Sandbox(settings, at=AT) as box:
-        box.emulator.sent = TimedSent(box.emulator.sent)
-        await box.deps.tokenizer_loaded()  # jieba loads in a thread at start-up; never time against it
-        await box.use("public")
-        replay = Replay()
-        baselines = {"echo": build_baseline(box, _echo), "replay": build_baseline(box, replay)}
-        for app in baselines.values():
-            await app.initialize()
-            await app.start()
-        try:
-            sides = {"status": Side("status", box.app)} | {name: Side(name, app) for name, app in baselines.items()}
-            texts = lookup_texts(db, args.warmup + args.updates, rng)
-            warm, timed = texts[: args.warmup], texts[args.warmup :]
-            print(f"status: warming up with {len(warm)} updates per side", flush=True)
-            await _feed(box, sides["echo"], warm, record=False)
-            await _feed(box, sides["status"], warm, record=False, learn=replay)
-            await _feed(box, sides["replay"], warm, record=False)
-            start_rss, _ = rss_mb()
-            await _rounds(box, sides, replay, timed, args)
-        finally:
-            for app in baselines.values():
-                await app.stop()
-                await app.shutdown()
-        violations = list(box.emulator.violations)
-        current_rss, peak_rss = rss_mb()
-
+def _figures(sides: dict[str, Side]) -> dict[str, Any]:
     echo, status, replay_side = sides["echo"], sides["status"], sides["replay"]
     figures = status.figures()
     return {
         "throughput_ratio_vs_echo": round(status.rate / echo.rate, 3),
         "p50_ms": figures["p50_ms"],
         "p99_ms": figures["p99_ms"],
-        "items": args.items,
         "echo_p50_ms": echo.figures()["p50_ms"],
         "echo_p99_ms": echo.figures()["p99_ms"],
         "echo_updates_per_s": echo.figures()["updates_per_s"],
@@ -283,14 +317,76 @@ async def run(args: argparse.Namespace, db: Path) -> dict[str, Any]:
         "throughput_ratio_vs_replay": round(status.rate / replay_side.rate, 3),
         "replay_p50_ms": replay_side.figures()["p50_ms"],
         "replay_updates_per_s": replay_side.figures()["updates_per_s"],
-        "rss_mb": current_rss,
-        "rss_before_traffic_mb": start_rss,
-        "peak_rss_mb": peak_rss,
-        "updates": len(status.latencies),
         "reply_kinds": {
             kind: {"count": len(v), "p50_ms": _ms(statistics.median(v)), "p99_ms": _ms(_percentile(v, 0.99))}
             for kind, v in sorted(status.kinds.items())
         },
+    }
+
+
+async def run(args: argparse.Namespace, db: Path) -> dict[str, Any]:
+    rng = random.Random(args.seed)
+    settings = load_settings(database_url=seeding.sqlite_url(db))
+    harnesses = HARNESSES if args.harness == "both" else (args.harness,)
+    async with Sandbox(settings, at=AT, polling=True) as box:
+        box.emulator.sent = TimedSent(box.emulator.sent)
+        await box.deps.tokenizer_loaded()  # jieba loads in a thread at start-up; never time against it
+        replay = Replay()
+        emulators = {"status": box.emulator} | {name: BotApiEmulator(now=box.clock.now) for name in ("echo", "replay")}
+        baselines = {
+            "echo": build_baseline(emulators["echo"], _echo),
+            "replay": build_baseline(emulators["replay"], replay),
+        }
+        users: dict[str, SandboxUser] = {"status": await box.use("public")}
+        for name, app in baselines.items():
+            emulators[name].sent = TimedSent()
+            users[name] = emulators[name].add_user(user_id=box.role.user_id, first_name="访客", language_code="zh-hans")
+            await app.initialize()
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0.0)
+        profiler = cProfile.Profile() if args.profile else None
+        results: dict[str, dict[str, Any]] = {}
+        try:
+            apps = {"status": box.app} | baselines
+            texts = lookup_texts(db, args.warmup + args.updates, rng)
+            warm, timed = texts[: args.warmup], texts[args.warmup :]
+            start_rss = 0.0
+            for harness in harnesses:
+                sides = {name: Side(name, apps[name], emulators[name], users[name]) for name in apps}
+                feed: Feed = _feed_polling if harness == "polling" else _feed_direct
+                print(f"status ({harness}): warming up with {len(warm)} updates per side", flush=True)
+                await _run_side(sides["echo"], warm, feed, record=False)
+                await _run_side(sides["status"], warm, feed, record=False, learn=replay)
+                await _run_side(sides["replay"], warm, feed, record=False)
+                start_rss = start_rss or rss_mb()[0]
+                await _rounds(harness, sides, replay, timed, args, profiler)
+                results[harness] = _figures(sides)
+        finally:
+            for app in baselines.values():
+                assert app.updater is not None
+                await app.updater.stop()
+                await app.stop()
+                await app.shutdown()
+        violations = [v for emulator in emulators.values() for v in emulator.violations]
+        current_rss, peak_rss = rss_mb()
+    if profiler is not None:
+        profiler.dump_stats(args.profile)
+        print(f"status: cProfile of the status rounds written to {args.profile}", flush=True)
+
+    primary = results[harnesses[0]]
+    return {
+        "throughput_ratio_vs_echo": primary["throughput_ratio_vs_echo"],
+        "p50_ms": primary["p50_ms"],
+        "p99_ms": primary["p99_ms"],
+        "items": args.items,
+        "harness": harnesses[0],
+        **{k: v for k, v in primary.items() if k not in {"throughput_ratio_vs_echo", "p50_ms", "p99_ms"}},
+        **{name: figures for name, figures in results.items() if name != harnesses[0]},
+        "rss_mb": current_rss,
+        "rss_before_traffic_mb": start_rss,
+        "peak_rss_mb": peak_rss,
+        "updates": args.updates,
         "spec_violations": len(violations),
     }
 
@@ -302,6 +398,13 @@ def main(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=0, help="corpus and look-up seed (0)")
     parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds (10)")
     parser.add_argument("--warmup", type=int, default=300, help="untimed updates per side first (300)")
+    parser.add_argument(
+        "--harness",
+        choices=(*HARNESSES, "both"),
+        default="both",
+        help="how updates go in: polling (getUpdates, the contract's figures), direct (process_update), or both "
+        "(default; the top-level figures are polling's, direct's are under \"direct\")",
+    )
     parser.add_argument("--cache-dir", type=Path, default=seeding.CACHE_DIR, help="prepared databases")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the status rounds to FILE")
     args = parser.parse_args(argv)

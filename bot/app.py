@@ -20,6 +20,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.api_request import JsonRequest
 from bot.clock import Clock, SystemClock, WorkCalendar
 from bot.context import App, BotData, Context
 from bot.i18n import t
@@ -223,10 +224,9 @@ def build_application(
         builder = builder.base_file_url(kwargs.pop("base_file_url"))
     elif settings.api_base_url:
         builder = builder.base_file_url(f"{settings.api_base_url}/file/bot")
-    if "request" in kwargs:
-        builder = builder.request(kwargs.pop("request"))
-    if "get_updates_request" in kwargs:
-        builder = builder.get_updates_request(kwargs.pop("get_updates_request"))
+    # JSON bodies, not PTB's url-encoded forms (bot/api_request.py); the pool sizes are PTB's defaults
+    builder = builder.request(kwargs.pop("request", None) or JsonRequest(connection_pool_size=256))
+    builder = builder.get_updates_request(kwargs.pop("get_updates_request", None) or JsonRequest())
     if rate_limit:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     if not with_updater:

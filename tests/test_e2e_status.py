@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -168,3 +169,21 @@ async def test_status_number_in_many_sessions_lists_newest_five_and_hints(sqlite
     labels = [b.label for row in choice.buttons for b in row]
     assert len(labels) == 5
     assert "更早的请加上届次" in choice.text
+
+
+async def test_a_polling_bot_answers_an_update_put_on_the_queue(sqlite_url: str) -> None:
+    """With `polling`, the update goes in the way Telegram hands it over: getUpdates through PTB's Updater."""
+    settings = load_settings(database_url=sqlite_url)
+    async with Sandbox(settings, at=AT, polling=True) as box:
+        assert await box.load_demo() > 10
+        user = await box.use("public")
+        assert box.app.updater is not None and box.app.updater.running
+        box.emulator.enqueue(box.emulator.message_update(user, "/status 018"))
+        for _ in range(500):  # the poll and the answer take a few event-loop turns, not wall time
+            if box.emulator.sent:
+                break
+            await asyncio.sleep(0.01)
+        assert "上海硅巷" in _text(box.emulator.sent)
+        assert box.emulator.stats["requests.getUpdates"] >= 1
+    assert box.app.updater is not None and not box.app.updater.running
+    assert box.emulator.violations == []

@@ -73,8 +73,13 @@ class Sandbox:
         at: datetime | None = None,
         language_code: str = "zh-hans",
         emulator: BotApiEmulator | None = None,
+        polling: bool = False,
     ) -> None:
-        """`emulator` lets several instances of the bot share one Telegram (the multi-instance tests)."""
+        """`emulator` lets several instances of the bot share one Telegram (the multi-instance tests).
+
+        With `polling`, the bot also fetches updates the way `proposal-bot run` does, through PTB's Updater
+        and getUpdates, so an update put on the emulator's queue (`emulator.enqueue`) travels the whole way in.
+        """
         self.clock = VirtualClock(at or datetime.now(UTC))
         self.emulator = emulator or BotApiEmulator(now=self.clock.now)
         admin_settings = settings.model_copy(update={"admins": (*settings.admins, ADMIN_ID)})
@@ -83,7 +88,7 @@ class Sandbox:
             admin_settings,
             clock=self.clock,
             bot_kwargs=build_bot_kwargs(self.emulator),
-            with_updater=False,
+            with_updater=polling,
             tick_interval=None,  # the sandbox drives the ticker itself, on the virtual clock
         )
         self.language_code = language_code
@@ -96,8 +101,12 @@ class Sandbox:
         if self.app.post_init is not None:
             await self.app.post_init(self.app)
         await self.app.start()
+        if self.app.updater is not None:
+            await self.app.updater.start_polling(poll_interval=0.0)
 
     async def stop(self) -> None:
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
