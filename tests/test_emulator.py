@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import struct
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram import error as tg_error
 from telegram.ext import (
@@ -23,6 +29,10 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot.sandbox.emulator import (
+    _ENTITY_TYPES,
+    _HTML_ENTITY_RE,
+    _HTML_TAGS,
+    _NAMED_ENTITIES,
     BotApiEmulator,
     Button,
     EntityParseError,
@@ -35,7 +45,7 @@ from bot.sandbox.emulator import (
     parse_html,
 )
 from bot.sandbox.spec import BotApiSpec, SpecViolation
-from bot.sandbox.transport import build_bot_kwargs, make_request, serve_loopback
+from bot.sandbox.transport import _json_answer, build_bot_kwargs, dispatch, make_request, serve_loopback
 
 START = datetime(2024, 4, 29, 9, 0, tzinfo=UTC)
 USER_ID = 42
@@ -818,3 +828,652 @@ async def test_make_request_extra_httpx_kwargs_kept(emulator: BotApiEmulator, us
     async with Bot("123456:SANDBOX", base_url="http://sandbox.invalid/bot", request=request) as custom:
         await custom.send_message(USER_ID, "x")
     assert emulator.last_message(USER_ID).text == "x"
+
+
+# ---- the fast paths agree with the straightforward ones -----------------------------------------------------
+#
+# The spec checks and the HTML parser were made cheaper per request (compiled yes/no checks, jumping from one
+# "<" or "&" to the next). The oracles below are the implementations from before that change, unchanged but
+# for names and inlined constants, so these tests hold the fast code to exactly their answers and messages.
+
+
+def _old_utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _old_decode_entity_at(source: str, i: int) -> tuple[str, int] | None:
+    match = _HTML_ENTITY_RE.match(source, i)
+    if match is None:
+        return None
+    decimal, hexadecimal, named = match.groups()
+    if named is not None:
+        return _NAMED_ENTITIES[named], match.end()
+    code = int(decimal) if decimal is not None else int(hexadecimal, 16)
+    if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        return None
+    return chr(code), match.end()
+
+
+def _old_unescape(value: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(value):
+        decoded = _old_decode_entity_at(value, i) if value[i] == "&" else None
+        if decoded is None:
+            out.append(value[i])
+            i += 1
+        else:
+            out.append(decoded[0])
+            i = decoded[1]
+    return "".join(out)
+
+
+@dataclass(slots=True)
+class _OldOpenTag:
+    name: str
+    attrs: dict[str, str]
+    start: int
+    language: str | None = None
+
+
+def _old_parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
+    out: list[str] = []
+    length = 0
+    stack: list[_OldOpenTag] = []
+    entities: list[dict[str, Any]] = []
+    n = len(source)
+    i = 0
+
+    def byte_offset(pos: int) -> int:
+        return len(source[:pos].encode("utf-8"))
+
+    def emit(text: str) -> None:
+        nonlocal length
+        out.append(text)
+        length += _old_utf16_len(text)
+
+    while i < n:
+        ch = source[i]
+        if ch == "&":
+            decoded = _old_decode_entity_at(source, i)
+            if decoded is None:
+                emit("&")
+                i += 1
+            else:
+                emit(decoded[0])
+                i = decoded[1]
+            continue
+        if ch != "<":
+            j = i
+            while j < n and source[j] not in "<&":
+                j += 1
+            emit(source[i:j])
+            i = j
+            continue
+
+        begin = i
+        if i + 1 < n and source[i + 1] == "/":
+            j = i + 2
+            while j < n and not source[j].isspace() and source[j] != ">":
+                j += 1
+            name = source[i + 2 : j].lower()
+            while j < n and source[j].isspace():
+                j += 1
+            if j >= n or source[j] != ">":
+                raise EntityParseError(f"Unclosed end tag at byte offset {byte_offset(begin)}")
+            if not stack:
+                raise EntityParseError(f"Unexpected end tag at byte offset {byte_offset(begin)}")
+            top = stack.pop()
+            if name != top.name:
+                raise EntityParseError(
+                    f'Unmatched end tag at byte offset {byte_offset(begin)}, expected "</{top.name}>", '
+                    f'found "</{name}>"'
+                )
+            _old_close_tag(top, length, stack, entities)
+            i = j + 1
+            continue
+
+        j = i + 1
+        while j < n and not source[j].isspace() and source[j] != ">":
+            j += 1
+        name = source[i + 1 : j].lower()
+        if name not in _HTML_TAGS:
+            raise EntityParseError(f'Unsupported start tag "{name}" at byte offset {byte_offset(begin)}')
+        attrs, i = _old_parse_attributes(source, j, name, byte_offset(begin))
+        if name == "span" and attrs.get("class") != "tg-spoiler":
+            raise EntityParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {byte_offset(begin)}')
+        if name == "tg-emoji" and not attrs.get("emoji-id"):
+            raise EntityParseError(f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {byte_offset(begin)}')
+        stack.append(_OldOpenTag(name, attrs, length))
+
+    if stack:
+        raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"')
+    entities.sort(key=lambda e: (e["offset"], -e["length"]))
+    return "".join(out), entities
+
+
+def _old_parse_attributes(source: str, j: int, tag: str, begin_offset: int) -> tuple[dict[str, str], int]:
+    n = len(source)
+    attrs: dict[str, str] = {}
+    unclosed = f"Unclosed start tag at byte offset {begin_offset}"
+    while True:
+        while j < n and source[j].isspace():
+            j += 1
+        if j >= n:
+            raise EntityParseError(unclosed)
+        if source[j] == ">":
+            return attrs, j + 1
+        k = j
+        while k < n and (source[k].isalnum() or source[k] in "-_"):
+            k += 1
+        attr = source[j:k].lower()
+        if not attr:
+            raise EntityParseError(f'Empty attribute name in the tag "{tag}" at byte offset {begin_offset}')
+        j = k
+        while j < n and source[j].isspace():
+            j += 1
+        if j >= n:
+            raise EntityParseError(unclosed)
+        if source[j] != "=":
+            if tag == "blockquote" and attr == "expandable":
+                attrs[attr] = ""
+                continue
+            raise EntityParseError(
+                f'Expected equal sign in declaration of an attribute of the tag "{tag}" at byte offset {begin_offset}'
+            )
+        j += 1
+        while j < n and source[j].isspace():
+            j += 1
+        if j >= n:
+            raise EntityParseError(unclosed)
+        if source[j] in "\"'":
+            end = source.find(source[j], j + 1)
+            if end < 0:
+                raise EntityParseError(unclosed)
+            attrs[attr] = _old_unescape(source[j + 1 : end])
+            j = end + 1
+        else:
+            k = j
+            while k < n and (source[k].isalnum() or source[k] in ".-"):
+                k += 1
+            if k == j:
+                raise EntityParseError(unclosed)
+            attrs[attr] = source[j:k]
+            j = k
+
+
+def _old_close_tag(tag: _OldOpenTag, end: int, stack: list[_OldOpenTag], entities: list[dict[str, Any]]) -> None:
+    size = end - tag.start
+    if tag.name == "code" and stack and stack[-1].name == "pre":
+        language = tag.attrs.get("class", "")
+        if language.startswith("language-"):
+            stack[-1].language = language.removeprefix("language-")
+            return
+    if size <= 0:
+        return
+    entity: dict[str, Any] = {"type": _ENTITY_TYPES[tag.name], "offset": tag.start, "length": size}
+    if tag.name == "a":
+        href = tag.attrs.get("href")
+        if not href:
+            return
+        entity["url"] = href
+    elif tag.name == "pre" and tag.language:
+        entity["language"] = tag.language
+    elif tag.name == "blockquote" and "expandable" in tag.attrs:
+        entity["type"] = "expandable_blockquote"
+    elif tag.name == "tg-emoji":
+        entity["custom_emoji_id"] = tag.attrs["emoji-id"]
+    entities.append(entity)
+
+
+def _outcome(call: Callable[[], Any]) -> tuple[str, Any]:
+    """What a call did: ("ok", its result) or ("raised", the exception's type and message)."""
+    try:
+        return "ok", call()
+    except Exception as exc:
+        return "raised", (type(exc).__name__, str(exc))
+
+
+# Pieces that exercise every branch of the parser: good and broken tags and attributes, character references
+# valid and not, whitespace that str.isspace() knows (including the odd ones), astral characters that take two
+# UTF-16 units, and a lone surrogate (which the UTF-16 count refuses, the same way in both versions).
+_HTML_PIECES = [
+    "<b>",
+    "</b>",
+    "<B>",
+    "</B >",
+    "<strong>",
+    "</strong>",
+    "<i>",
+    "</i>",
+    "<em>",
+    "</em>",
+    "<u>",
+    "</u>",
+    "<s>",
+    "</s>",
+    "<del>",
+    "</del>",
+    "<code>",
+    "</code>",
+    "<pre>",
+    "</pre>",
+    '<code class="language-py">',
+    '<code class="x">',
+    '<a href="https://t.me/x?a=1&amp;b=2">',
+    "<a href=https://x.org>",
+    "<a href='u&#0;v'>",
+    "<a>",
+    "</a>",
+    '<span class="tg-spoiler">',
+    "<span>",
+    "</span>",
+    "<tg-spoiler>",
+    "</tg-spoiler>",
+    "<blockquote>",
+    "<blockquote expandable>",
+    "<blockquote expandable x>",
+    "</blockquote>",
+    '<tg-emoji emoji-id="5368324170671202286">',
+    "<tg-emoji>",
+    "</tg-emoji>",
+    "<p>",
+    "<br/>",
+    "< b>",
+    "<",
+    "</",
+    "</>",
+    ">",
+    "<b\u3000>",
+    "</b\x1c>",
+    "<b\n",
+    '<a href = "x" >',
+    '<a href="x',
+    "<a href=>",
+    "<a =x>",
+    "<a href x>",
+    "<a-b_c=d>",
+    "&lt;",
+    "&gt;",
+    "&amp;",
+    "&quot;",
+    "&nbsp;",
+    "&#128512;",
+    "&#x1F600;",
+    "&#X41;",
+    "&#0;",
+    "&#xD800;",
+    "&#1114112;",
+    "&#123456789;",
+    "&",
+    "&#",
+    "&lt",
+    ";",
+    "=",
+    '"',
+    "'",
+    " ",
+    "\n",
+    "\t",
+    "\u3000",
+    "\u00a0",
+    "\x1c",
+    "\u2028",
+    "😀",
+    "字",
+    "x",
+    "1",
+    "ab",
+    "\ud800",
+]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_HTML_PIECES), st.text(max_size=4)), max_size=14).map("".join))
+def test_parse_html_matches_old_parser_on_tag_soup(html: str) -> None:
+    assert _outcome(lambda: parse_html(html)) == _outcome(lambda: _old_parse_html(html))
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "编号 <code>018</code> 在多个会次中都有，请选择：\n只列出最近的会次；"
+        "更早的请加上届次查询，例如 <code>17-4-018</code>。",
+        "😀<b>x😀<i>y</i></b>😀<code>z</code>",
+        "<b>" + "字" * 3000 + "</b>&amp;" + "x" * 500,
+        '<pre><code class="language-python">x</code></pre><a href="https://t.me/x?a=1&amp;b=2&#0;">l</a>',
+        "<b><i></i></b><a href=\"\">x</a><blockquote expandable>q</blockquote><tg-emoji emoji-id='1'>e</tg-emoji>",
+    ],
+)
+def test_parse_html_matches_old_parser_on_replies(html: str) -> None:
+    assert parse_html(html) == _old_parse_html(html)
+
+
+class _OldSpecChecks:
+    """The spec checks as they were: one recursive pass that words a problem at every step."""
+
+    def __init__(self, spec: BotApiSpec) -> None:
+        self.spec = spec
+
+    def check_request(self, method: str, params: Mapping[str, Any], files: Mapping[str, Any] | None = None) -> None:
+        spec = self.spec.method(method)
+        uploads = files or {}
+        for name in params:
+            if name not in spec.fields:
+                raise SpecViolation(f"unknown parameter {name!r} for method {spec.name}")
+        for name in uploads:
+            if name not in spec.fields and not any(
+                isinstance(v, str) and v == "attach://" + name for v in params.values()
+            ):
+                raise SpecViolation(f"unexpected upload {name!r} for method {spec.name}")
+        for field in spec.fields.values():
+            present = field.name in params or field.name in uploads
+            if field.required and not present:
+                raise SpecViolation(f"parameter {field.name!r} is required for method {spec.name}")
+            if field.name in params:
+                problems = self._check_value(field.types, params[field.name], field.name, 0, uploads, True)
+                if problems:
+                    raise SpecViolation(f"{spec.name}: {problems[0]}")
+
+    def check_object(self, type_name: str, obj: Any) -> list[str]:
+        return self._check_object(type_name, obj, type_name, 0, {}, False)
+
+    def check_result(self, method: str, result: Any) -> list[str]:
+        spec = self.spec.method(method)
+        return self._check_value(spec.returns, result, f"{spec.name}()", 0, {}, False)
+
+    def _check_object(
+        self, type_name: str, obj: Any, path: str, depth: int, uploads: Mapping[str, Any], lenient: bool
+    ) -> list[str]:
+        spec = self.spec.find_type(type_name)
+        if spec is None:
+            return [f"{path}: unknown type {type_name}"]
+        if type_name == "InputFile":
+            return _old_check_input_file(obj, path, uploads)
+        if spec.subtypes:
+            return self._best_of(spec.subtypes, obj, path, depth, uploads, lenient)
+        if not isinstance(obj, Mapping):
+            return [f"{path}: expected {type_name} object, got {type(obj).__name__}"]
+        problems: list[str] = []
+        for field in spec.fields.values():
+            if field.required and field.name not in obj:
+                problems.append(f"{path}.{field.name}: missing required field of {type_name}")
+        for key, value in obj.items():
+            declared = spec.fields.get(key)
+            if declared is None:
+                if not lenient:
+                    problems.append(f"{path}.{key}: unknown field of {type_name}")
+                continue
+            if depth < 6:
+                problems.extend(self._check_value(declared.types, value, f"{path}.{key}", depth + 1, uploads, lenient))
+        return problems
+
+    def _best_of(
+        self, type_names: Sequence[str], obj: Any, path: str, depth: int, uploads: Mapping[str, Any], lenient: bool
+    ) -> list[str]:
+        best: list[str] | None = None
+        for name in type_names:
+            problems = self._check_value((name,), obj, path, depth, uploads, lenient)
+            if not problems:
+                return []
+            if best is None or len(problems) < len(best):
+                best = problems
+        return best or []
+
+    def _check_value(
+        self, types: Sequence[str], value: Any, path: str, depth: int, uploads: Mapping[str, Any], lenient: bool
+    ) -> list[str]:
+        if len(types) > 1:
+            return self._best_of(types, value, path, depth, uploads, lenient)
+        if not types:
+            return []
+        type_name = types[0]
+        if type_name.startswith("Array of "):
+            if not isinstance(value, list | tuple):
+                return [f"{path}: expected {type_name}, got {type(value).__name__}"]
+            inner = (type_name.removeprefix("Array of "),)
+            problems: list[str] = []
+            for i, item in enumerate(value):
+                problems.extend(self._check_value(inner, item, f"{path}[{i}]", depth, uploads, lenient))
+            return problems
+        if type_name in ("String", "Integer", "Float", "Boolean", "True"):
+            return [] if _old_scalar_matches(type_name, value) else [f"{path}: expected {type_name}, got {value!r}"]
+        return self._check_object(type_name, value, path, depth, uploads, lenient)
+
+
+def _old_scalar_matches(type_name: str, value: Any) -> bool:
+    match type_name:
+        case "String":
+            return isinstance(value, str)
+        case "Integer":
+            return isinstance(value, int) and not isinstance(value, bool)
+        case "Float":
+            return isinstance(value, int | float) and not isinstance(value, bool)
+        case "Boolean":
+            return isinstance(value, bool)
+        case "True":
+            return value is True
+    return False
+
+
+def _old_check_input_file(value: Any, path: str, uploads: Mapping[str, Any]) -> list[str]:
+    if not isinstance(value, str):
+        return [f"{path}: expected InputFile (an upload or attach:// reference), got {type(value).__name__}"]
+    if value.startswith("attach://") and value.removeprefix("attach://") not in uploads:
+        return [f"{path}: {value} names no uploaded file"]
+    if not value.startswith("attach://"):
+        return [f"{path}: expected InputFile (an upload or attach:// reference), got a string"]
+    return []
+
+
+_JUNK = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-2, 2),
+    st.floats(allow_nan=False, width=16),
+    st.text(max_size=2),
+    st.sampled_from(["attach://doc", "attach://nothing"]),
+    st.lists(st.integers(0, 1), max_size=2),
+    st.dictionaries(st.sampled_from(["text", "id", "type"]), st.integers(0, 1), max_size=2),
+)
+_SCALAR_VALUES = {
+    "String": st.text(max_size=2),
+    "Integer": st.integers(-3, 3),
+    "Float": st.one_of(st.floats(allow_nan=False, width=16), st.integers(-1, 1)),
+    "Boolean": st.booleans(),
+    "True": st.just(True),
+}
+
+
+@st.composite
+def _near_value(draw: st.DrawFn, spec: BotApiSpec, types: tuple[str, ...], depth: int = 0) -> Any:
+    """A value of one of ``types``, mostly valid: now and then a wrong value, a missing required field or an
+    unknown one, anywhere in the tree. Nested objects thin out with depth so examples stay small."""
+    if not types or depth > 9 or draw(st.integers(0, 14)) == 0:
+        return draw(_JUNK)
+    type_name = draw(st.sampled_from(types))
+    if type_name.startswith("Array of "):
+        return draw(st.lists(_near_value(spec, (type_name.removeprefix("Array of "),), depth + 1), max_size=2))
+    if type_name in _SCALAR_VALUES:
+        return draw(_SCALAR_VALUES[type_name])
+    type_spec = spec.find_type(type_name)
+    if type_spec is None or type_name == "InputFile":
+        return draw(st.sampled_from(["attach://doc", "attach://nothing", "file-id", 7]))
+    if type_spec.subtypes:
+        return draw(_near_value(spec, type_spec.subtypes, depth))
+    obj: dict[str, Any] = {}
+    for field in type_spec.fields.values():
+        # Keep required fields (usually), a few optional ones, and follow reply_to_message deep enough to
+        # reach the depth limit where nested values stop being checked.
+        if field.required:
+            keep = draw(st.integers(0, 19)) > 0
+        elif field.name == "reply_to_message":
+            keep = draw(st.integers(0, 2)) > 0
+        else:
+            keep = draw(st.integers(0, 3 + 2 * len(type_spec.fields))) == 0
+        if keep:
+            obj[field.name] = draw(_near_value(spec, field.types, depth + 1))
+    if draw(st.integers(0, 9)) == 0:
+        obj["no_such_field"] = draw(_JUNK)
+    return obj
+
+
+_CHECKED_TYPES = [
+    "Update",
+    "Message",
+    "CallbackQuery",
+    "MaybeInaccessibleMessage",
+    "InlineKeyboardMarkup",
+    "BotCommandScope",
+    "MenuButton",
+    "InputMediaDocument",
+    "String",
+    "NoSuchType",
+]
+_CHECKED_METHODS = [
+    "sendMessage",
+    "editMessageText",
+    "getMyCommands",
+    "getFile",
+    "getChatMenuButton",
+    "getUpdates",
+    "setMyCommands",
+    "sendDocument",
+    "sendMediaGroup",
+    "answerCallbackQuery",
+]
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), type_name=st.sampled_from(_CHECKED_TYPES))
+def test_spec_check_object_matches_old_checks(data: st.DataObject, type_name: str) -> None:
+    spec = BotApiSpec.default()
+    obj = data.draw(_near_value(spec, (type_name,)))
+    assert spec.check_object(type_name, obj) == _OldSpecChecks(spec).check_object(type_name, obj)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), method=st.sampled_from(_CHECKED_METHODS))
+def test_spec_check_result_matches_old_checks(data: st.DataObject, method: str) -> None:
+    spec = BotApiSpec.default()
+    result = data.draw(_near_value(spec, spec.method(method).returns))
+    assert spec.check_result(method, result) == _OldSpecChecks(spec).check_result(method, result)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), method=st.sampled_from(_CHECKED_METHODS))
+def test_spec_check_request_matches_old_checks(data: st.DataObject, method: str) -> None:
+    spec = BotApiSpec.default()
+    fields = spec.method(method).fields
+    params: dict[str, Any] = {}
+    for field in fields.values():
+        include = data.draw(st.integers(0, 9)) > 0 if field.required else data.draw(st.integers(0, 3)) == 0
+        if include:
+            params[field.name] = data.draw(_near_value(spec, field.types))
+    if data.draw(st.integers(0, 9)) == 0:
+        params["colour"] = "red"
+    files = data.draw(st.sampled_from([None, {}, {"doc": ("a.txt", b"a")}, {"document": ("a.txt", b"a")}]))
+    old = _OldSpecChecks(spec)
+    assert _outcome(lambda: spec.check_request(method, params, files)) == _outcome(
+        lambda: old.check_request(method, params, files)
+    )
+
+
+@pytest.mark.parametrize("depth", range(10))
+def test_spec_check_object_depth_limit_matches_old_checks(spec: BotApiSpec, depth: int) -> None:
+    message: dict[str, Any] = {"message_id": 1, "date": 0, "chat": {"id": "not an int", "type": "private"}}
+    for _ in range(depth):
+        message = {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "reply_to_message": message}
+    update = {"update_id": 1, "message": message}
+    assert spec.check_object("Update", update) == _OldSpecChecks(spec).check_object("Update", update)
+
+
+def test_spec_check_object_accepts_mappings_that_are_not_dicts(spec: BotApiSpec) -> None:
+    chat = MappingProxyType({"id": 1, "type": "private"})
+    assert spec.check_object("Chat", chat) == []
+    assert spec.check_object("Chat", MappingProxyType({"id": 1})) == ["Chat.type: missing required field of Chat"]
+
+
+def _old_decode_form_value(raw: str, types: Sequence[str]) -> Any:
+    if types and all(t == "String" for t in types):
+        return raw
+    if "InputFile" in types and ("String" in types or raw.startswith("attach://")):
+        return raw
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return raw
+    if "String" in types and not _old_json_kind_fits(types, value):
+        return raw
+    return value
+
+
+def _old_json_kind_fits(types: Sequence[str], value: Any) -> bool:
+    scalars = ("String", "Integer", "Float", "Boolean", "True")
+    for t in types:
+        if t in scalars and t != "String" and _old_scalar_matches(t, value):
+            return True
+        if t.startswith("Array of ") and isinstance(value, list):
+            return True
+        if t not in scalars and not t.startswith("Array of ") and isinstance(value, dict):
+            return True
+    return False
+
+
+_FORM_VALUES = st.one_of(
+    st.sampled_from(["42", "-1", "@channel", "true", "1.5", "null", '{"inline_keyboard": []}', "[1]", "attach://x"]),
+    st.text(max_size=4),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    method=st.sampled_from(["sendMessage", "sendDocument", "sendMediaGroup", "setMyCommands", "noSuchMethod"]),
+    form=st.dictionaries(
+        st.sampled_from(["chat_id", "text", "document", "caption", "reply_markup", "media", "commands", "odd"]),
+        _FORM_VALUES,
+    ),
+)
+def test_spec_decode_form_matches_old_decoding(method: str, form: dict[str, str]) -> None:
+    spec = BotApiSpec.default()
+    found = spec.find_method(method)
+    expected = {}
+    for name, raw in form.items():
+        field = found.fields.get(name) if found is not None else None
+        expected[name] = _old_decode_form_value(raw, field.types if field is not None else ())
+    assert spec.decode_form(method, form) == expected
+
+
+def test_json_answer_body_is_what_json_dumps_gives() -> None:
+    body = {"ok": True, "result": {"text": "编号 018 😀", "entities": [{"type": "code", "offset": 3, "length": 3}]}}
+    assert _json_answer(200, body).body == json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+async def test_dispatch_form_body_as_ptb_sends_it_matches_handle(user: SandboxUser) -> None:
+    """The transport's decoding (a query string, then the url-encoded form PTB sends) gives handle()'s answer."""
+    params: dict[str, Any] = {
+        "chat_id": USER_ID,
+        "text": "编号 <code>018</code> 在多个会次中都有，请选择：&amp; 😀",
+        "parse_mode": "HTML",
+        "reply_markup": {"inline_keyboard": [[{"text": "第018号 · 长宁区", "callback_data": "card:98175"}]] * 5},
+    }
+    form = {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for k, v in params.items()}
+    answers = []
+    for via_dispatch in (False, True):
+        emulator = BotApiEmulator(now=lambda: START)
+        emulator.add_user(user_id=USER_ID, first_name=user.first_name)
+        if via_dispatch:
+            answer = await dispatch(
+                emulator,
+                http_method="POST",
+                path="/bot123456:SANDBOX/sendMessage",
+                query="disable_notification=true",
+                content_type="application/x-www-form-urlencoded",
+                body=urlencode(form).encode("ascii"),
+            )
+            answers.append((answer.status, json.loads(answer.body)))
+        else:
+            answers.append(await emulator.handle("sendMessage", {**params, "disable_notification": True}))
+        assert emulator.violations == []
+    assert answers[0] == answers[1]
+    assert answers[0][1]["result"]["entities"] == [{"type": "code", "offset": 3, "length": 3}]

@@ -15,6 +15,7 @@ Deliberate simplifications, each documented where it is implemented:
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import dataclasses
 import itertools
@@ -330,6 +331,17 @@ _ENTITY_TYPES = {
 }
 _HTML_ENTITY_RE = re.compile(r"&(?:#([0-9]{1,8})|#[xX]([0-9a-fA-F]{1,8})|(lt|gt|amp|quot));")
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+# Looked up once: str.encode finds a codec other than UTF-8 by name on every call, which costs more than
+# encoding a short chunk.
+_ENCODE_UTF16 = codecs.getencoder("utf-16-le")
+# The parser jumps from one "<" or "&" to the next; the text between is copied as it is. In str patterns
+# ``\s`` is exactly ``str.isspace`` and ``\w`` is ``str.isalnum`` plus "_", the tests Telegram's parser uses.
+_MARKUP_RE = re.compile(r"[<&]")
+_SPACES_RE = re.compile(r"\s*")
+_START_TAG_RE = re.compile(r"<([^\s>]*)(\s*>)?")
+_END_TAG_RE = re.compile(r"</([^\s>]*)\s*")
+_ATTR_NAME_RE = re.compile(r"[\w-]*")
+_BARE_VALUE_RE = re.compile(r"(?:[^\W_]|[.-])*")
 
 
 @dataclass(slots=True)
@@ -341,13 +353,19 @@ class _OpenTag:
 
 
 def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    # CPython knows whether a string is ASCII without looking at it; only other text needs encoding to count.
+    # A lone surrogate raises UnicodeEncodeError, as str.encode does.
+    return len(text) if text.isascii() else len(_ENCODE_UTF16(text)[0]) // 2
 
 
 def _decode_entity_at(source: str, i: int) -> tuple[str, int] | None:
     match = _HTML_ENTITY_RE.match(source, i)
     if match is None:
         return None
+    return _decode_entity(match)
+
+
+def _decode_entity(match: re.Match[str]) -> tuple[str, int] | None:
     decimal, hexadecimal, named = match.groups()
     if named is not None:
         return _NAMED_ENTITIES[named], match.end()
@@ -357,18 +375,30 @@ def _decode_entity_at(source: str, i: int) -> tuple[str, int] | None:
     return chr(code), match.end()
 
 
+def _replace_entity(match: re.Match[str]) -> str:
+    decoded = _decode_entity(match)
+    return match[0] if decoded is None else decoded[0]
+
+
 def _unescape(value: str) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(value):
-        decoded = _decode_entity_at(value, i) if value[i] == "&" else None
-        if decoded is None:
-            out.append(value[i])
-            i += 1
-        else:
-            out.append(decoded[0])
-            i = decoded[1]
-    return "".join(out)
+    """Decode the character references in an attribute value; an invalid one (``&#0;``) stays as written.
+
+    A reference holds a single "&", so a match that is left alone can hide no other reference.
+    """
+    if "&" not in value:
+        return value
+    return _HTML_ENTITY_RE.sub(_replace_entity, value)
+
+
+def _span_end(pattern: re.Pattern[str], source: str, pos: int) -> int:
+    """Where the run of ``pattern`` starting at ``pos`` ends (``pattern`` matches the empty string too)."""
+    match = pattern.match(source, pos)
+    return pos if match is None else match.end()
+
+
+def _byte_offset(source: str, pos: int) -> int:
+    """Telegram reports positions in UTF-8 bytes; only error messages need them."""
+    return len(source[:pos].encode("utf-8"))
 
 
 def parse_html(source: str) -> tuple[str, list[JSONDict]]:
@@ -384,67 +414,61 @@ def parse_html(source: str) -> tuple[str, list[JSONDict]]:
     entities: list[JSONDict] = []
     n = len(source)
     i = 0
-
-    def byte_offset(pos: int) -> int:
-        return len(source[:pos].encode("utf-8"))
-
-    def emit(text: str) -> None:
-        nonlocal length
-        out.append(text)
-        length += _utf16_len(text)
-
     while i < n:
-        ch = source[i]
-        if ch == "&":
-            decoded = _decode_entity_at(source, i)
-            if decoded is None:
-                emit("&")
-                i += 1
-            else:
-                emit(decoded[0])
-                i = decoded[1]
-            continue
-        if ch != "<":
-            j = i
-            while j < n and source[j] not in "<&":
-                j += 1
-            emit(source[i:j])
+        # The text up to the next "<" or "&" goes out in one piece.
+        found = _MARKUP_RE.search(source, i)
+        j = n if found is None else found.start()
+        if j > i:
+            text = source[i:j]
+            out.append(text)
+            length += _utf16_len(text)
             i = j
+            if i == n:
+                break
+        if source[i] == "&":
+            decoded = _decode_entity_at(source, i)
+            text, i = ("&", i + 1) if decoded is None else decoded
+            out.append(text)
+            length += _utf16_len(text)
             continue
 
         begin = i
-        if i + 1 < n and source[i + 1] == "/":
-            j = i + 2
-            while j < n and not source[j].isspace() and source[j] != ">":
-                j += 1
-            name = source[i + 2 : j].lower()
-            while j < n and source[j].isspace():
-                j += 1
+        end_tag = _END_TAG_RE.match(source, i)
+        if end_tag is not None:
+            name = end_tag[1].lower()
+            j = end_tag.end()
             if j >= n or source[j] != ">":
-                raise EntityParseError(f"Unclosed end tag at byte offset {byte_offset(begin)}")
+                raise EntityParseError(f"Unclosed end tag at byte offset {_byte_offset(source, begin)}")
             if not stack:
-                raise EntityParseError(f"Unexpected end tag at byte offset {byte_offset(begin)}")
+                raise EntityParseError(f"Unexpected end tag at byte offset {_byte_offset(source, begin)}")
             top = stack.pop()
             if name != top.name:
                 raise EntityParseError(
-                    f'Unmatched end tag at byte offset {byte_offset(begin)}, expected "</{top.name}>", '
+                    f'Unmatched end tag at byte offset {_byte_offset(source, begin)}, expected "</{top.name}>", '
                     f'found "</{name}>"'
                 )
             _close_tag(top, length, stack, entities)
             i = j + 1
             continue
 
-        j = i + 1
-        while j < n and not source[j].isspace() and source[j] != ">":
-            j += 1
-        name = source[i + 1 : j].lower()
+        start_tag = _START_TAG_RE.match(source, i)
+        assert start_tag is not None  # the pattern matches any "<"
+        name = start_tag[1].lower()
         if name not in _HTML_TAGS:
-            raise EntityParseError(f'Unsupported start tag "{name}" at byte offset {byte_offset(begin)}')
-        attrs, i = _parse_attributes(source, j, name, byte_offset(begin))
+            raise EntityParseError(f'Unsupported start tag "{name}" at byte offset {_byte_offset(source, begin)}')
+        attrs: dict[str, str] = {}
+        if start_tag[2] is not None:
+            i = start_tag.end()  # no attributes: what _parse_attributes would find, without the call
+        else:
+            attrs, i = _parse_attributes(source, start_tag.end(1), name, begin)
         if name == "span" and attrs.get("class") != "tg-spoiler":
-            raise EntityParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {byte_offset(begin)}')
+            raise EntityParseError(
+                f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(source, begin)}'
+            )
         if name == "tg-emoji" and not attrs.get("emoji-id"):
-            raise EntityParseError(f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {byte_offset(begin)}')
+            raise EntityParseError(
+                f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {_byte_offset(source, begin)}'
+            )
         stack.append(_OpenTag(name, attrs, length))
 
     if stack:
@@ -453,53 +477,53 @@ def parse_html(source: str) -> tuple[str, list[JSONDict]]:
     return "".join(out), entities
 
 
-def _parse_attributes(source: str, j: int, tag: str, begin_offset: int) -> tuple[dict[str, str], int]:
-    """Parse ``attr="value" ...>`` starting at ``j``; return the attributes and the index after ``>``."""
+def _unclosed_start_tag(source: str, begin: int) -> EntityParseError:
+    return EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(source, begin)}")
+
+
+def _parse_attributes(source: str, j: int, tag: str, begin: int) -> tuple[dict[str, str], int]:
+    """Parse ``attr="value" ...>`` starting at ``j``; return the attributes and the index after ``>``.
+
+    ``begin`` is where the tag starts, for the error messages.
+    """
     n = len(source)
     attrs: dict[str, str] = {}
-    unclosed = f"Unclosed start tag at byte offset {begin_offset}"
     while True:
-        while j < n and source[j].isspace():
-            j += 1
+        j = _span_end(_SPACES_RE, source, j)
         if j >= n:
-            raise EntityParseError(unclosed)
+            raise _unclosed_start_tag(source, begin)
         if source[j] == ">":
             return attrs, j + 1
-        k = j
-        while k < n and (source[k].isalnum() or source[k] in "-_"):
-            k += 1
+        k = _span_end(_ATTR_NAME_RE, source, j)
         attr = source[j:k].lower()
         if not attr:
-            raise EntityParseError(f'Empty attribute name in the tag "{tag}" at byte offset {begin_offset}')
-        j = k
-        while j < n and source[j].isspace():
-            j += 1
+            raise EntityParseError(
+                f'Empty attribute name in the tag "{tag}" at byte offset {_byte_offset(source, begin)}'
+            )
+        j = _span_end(_SPACES_RE, source, k)
         if j >= n:
-            raise EntityParseError(unclosed)
+            raise _unclosed_start_tag(source, begin)
         if source[j] != "=":
             if tag == "blockquote" and attr == "expandable":
                 attrs[attr] = ""
                 continue
             raise EntityParseError(
-                f'Expected equal sign in declaration of an attribute of the tag "{tag}" at byte offset {begin_offset}'
+                f'Expected equal sign in declaration of an attribute of the tag "{tag}" at byte offset '
+                f"{_byte_offset(source, begin)}"
             )
-        j += 1
-        while j < n and source[j].isspace():
-            j += 1
+        j = _span_end(_SPACES_RE, source, j + 1)
         if j >= n:
-            raise EntityParseError(unclosed)
+            raise _unclosed_start_tag(source, begin)
         if source[j] in "\"'":
             end = source.find(source[j], j + 1)
             if end < 0:
-                raise EntityParseError(unclosed)
+                raise _unclosed_start_tag(source, begin)
             attrs[attr] = _unescape(source[j + 1 : end])
             j = end + 1
         else:
-            k = j
-            while k < n and (source[k].isalnum() or source[k] in ".-"):
-                k += 1
+            k = _span_end(_BARE_VALUE_RE, source, j)
             if k == j:
-                raise EntityParseError(unclosed)
+                raise _unclosed_start_tag(source, begin)
             attrs[attr] = source[j:k]
             j = k
 
@@ -1425,8 +1449,16 @@ _BUTTON_ACTIONS = (
 )
 
 
+def _has_action(raw: Mapping[str, Any]) -> bool:
+    """Whether the button does something when pressed."""
+    for key in _BUTTON_ACTIONS:  # noqa: SIM110 - a loop: any() over a generator costs more than the look-ups
+        if key in raw:
+            return True
+    return False
+
+
 def _check_button(raw: Mapping[str, Any]) -> None:
-    if not any(key in raw for key in _BUTTON_ACTIONS):
+    if not _has_action(raw):
         raise _ApiError(
             400, "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
         )

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, TypeAlias
 
 __all__ = [
     "BotApiSpec",
@@ -27,6 +27,10 @@ _ARRAY_PREFIX = "Array of "
 _ATTACH_PREFIX = "attach://"
 # How deep check_object follows nested objects; deep enough for Update.callback_query.message.chat.
 _MAX_DEPTH = 6
+_NO_UPLOADS: Mapping[str, Any] = {}
+
+#: A compiled yes/no check of one declared type (or union of types): ``fits(value, depth, uploads, lenient)``.
+_Fits: TypeAlias = Callable[[Any, int, Mapping[str, Any], bool], bool]
 
 
 class SpecViolation(ValueError):
@@ -78,9 +82,15 @@ def _load_raw() -> Mapping[str, Any]:
 
 
 class BotApiSpec:
-    """Validates Bot API requests and objects against the official spec."""
+    """Validates Bot API requests and objects against the official spec.
 
-    __slots__ = ("_methods", "_types", "version")
+    Every check runs in two steps. A fast yes/no pass, with each declared type compiled once into a check
+    function, accepts a valid value without building any path or message. Only when it says no does the
+    explaining pass (``_check_value`` and friends) walk the value again to word the problems. Both follow the
+    same rules; the emulator's tests hold them to the same answers.
+    """
+
+    __slots__ = ("_checkers", "_methods", "_object_checkers", "_required_params", "_types", "version")
 
     def __init__(self, data: Mapping[str, Any] | None = None) -> None:
         raw = _load_raw() if data is None else data
@@ -101,6 +111,12 @@ class BotApiSpec:
             )
             for name, t in raw["types"].items()
         }
+        self._required_params: dict[str, tuple[str, ...]] = {
+            m.name: tuple(f.name for f in m.fields.values() if f.required) for m in self._methods.values()
+        }
+        # Compiled on first use, so loading the spec stays cheap for a process that checks little.
+        self._checkers: dict[tuple[str, ...], _Fits] = {}
+        self._object_checkers: dict[str, _Fits] = {}
 
     @classmethod
     @functools.cache
@@ -140,7 +156,7 @@ class BotApiSpec:
         checked against their declared types, and object values against the required fields of their type.
         """
         spec = self.method(method)
-        uploads = files or {}
+        uploads = files or _NO_UPLOADS
         for name in params:
             if name not in spec.fields:
                 raise SpecViolation(f"unknown parameter {name!r} for method {spec.name}")
@@ -149,6 +165,9 @@ class BotApiSpec:
                 isinstance(v, str) and v == _ATTACH_PREFIX + name for v in params.values()
             ):
                 raise SpecViolation(f"unexpected upload {name!r} for method {spec.name}")
+        if self._request_fits(spec, params, uploads):
+            return
+        # Something is wrong: report the first problem in the spec's parameter order.
         for field in spec.fields.values():
             present = field.name in params or field.name in uploads
             if field.required and not present:
@@ -157,6 +176,17 @@ class BotApiSpec:
                 problems = self._check_value(field.types, params[field.name], field.name, 0, uploads, True)
                 if problems:
                     raise SpecViolation(f"{spec.name}: {problems[0]}")
+
+    def _request_fits(self, spec: MethodSpec, params: Mapping[str, Any], uploads: Mapping[str, Any]) -> bool:
+        """Whether every required parameter is present and every given value has its declared type."""
+        for name in self._required_params[spec.name]:
+            if name not in params and name not in uploads:
+                return False
+        fields = spec.fields
+        for name, value in params.items():  # noqa: SIM110 - a loop: all() over a generator costs more than a check
+            if not self._checker(fields[name].types)(value, 0, uploads, True):
+                return False
+        return True
 
     def decode_form(self, method: str, form: Mapping[str, str]) -> dict[str, Any]:
         """Turn form-encoded values back into JSON values, guided by the declared parameter types.
@@ -179,12 +209,62 @@ class BotApiSpec:
 
         An empty list means the object is spec-valid.
         """
-        return self._check_object(type_name, obj, type_name, 0, {}, False)
+        if self._object_checker(type_name)(obj, 0, _NO_UPLOADS, False):
+            return []
+        return self._check_object(type_name, obj, type_name, 0, _NO_UPLOADS, False)
 
     def check_result(self, method: str, result: Any) -> list[str]:
         """Problems with ``result`` as the return value of ``method`` (any of its declared return types)."""
         spec = self.method(method)
-        return self._check_value(spec.returns, result, f"{spec.name}()", 0, {}, False)
+        if self._checker(spec.returns)(result, 0, _NO_UPLOADS, False):
+            return []
+        return self._check_value(spec.returns, result, f"{spec.name}()", 0, _NO_UPLOADS, False)
+
+    # ---- the fast pass: compiled yes/no checks ------------------------------------------------------------
+
+    def _checker(self, types: tuple[str, ...]) -> _Fits:
+        """The compiled check for a value declared as ``types`` (any one of them), built once per union."""
+        found = self._checkers.get(types)
+        if found is None:
+            found = self._checkers[types] = self._compile(types)
+        return found
+
+    def _compile(self, types: tuple[str, ...]) -> _Fits:
+        """Mirror ``_check_value``: a union, then arrays, scalars and object types."""
+        if len(types) > 1:
+            return _fits_any_of(tuple(self._checker((t,)) for t in types))
+        if not types:
+            return _fits_anything
+        type_name = types[0]
+        if type_name.startswith(_ARRAY_PREFIX):
+            return _fits_array_of(self._checker((type_name.removeprefix(_ARRAY_PREFIX),)))
+        scalar = _SCALAR_CHECKS.get(type_name)
+        if scalar is not None:
+            return scalar
+        return self._object_checker(type_name)
+
+    def _object_checker(self, type_name: str) -> _Fits:
+        """The compiled check for an instance of the object type ``type_name``; mirrors ``_check_object``."""
+        found = self._object_checkers.get(type_name)
+        if found is not None:
+            return found
+        spec = self._types.get(type_name)
+        if spec is None:
+            found = _fits_nothing
+        elif type_name == "InputFile":
+            found = _fits_input_file
+        elif spec.subtypes:
+            found = _fits_any_of(tuple(self._checker((s,)) for s in spec.subtypes))
+        else:
+            found = _ObjectCheck(self, spec).fits
+        self._object_checkers[type_name] = found
+        return found
+
+    def _field_checkers(self, spec: TypeSpec) -> dict[str, _Fits]:
+        """The compiled check of each field of ``spec``, for its ``_ObjectCheck``."""
+        return {name: self._checker(f.types) for name, f in spec.fields.items()}
+
+    # ---- the explaining pass: what exactly is wrong -------------------------------------------------------
 
     def _check_object(
         self,
@@ -265,19 +345,124 @@ class BotApiSpec:
         return self._check_object(type_name, value, path, depth, uploads, lenient)
 
 
-def _scalar_matches(type_name: str, value: Any) -> bool:
-    match type_name:
-        case "String":
-            return isinstance(value, str)
-        case "Integer":
-            return isinstance(value, int) and not isinstance(value, bool)
-        case "Float":
-            return isinstance(value, int | float) and not isinstance(value, bool)
-        case "Boolean":
-            return isinstance(value, bool)
-        case "True":
-            return value is True
+# The scalar checks have the compiled checks' signature so an object's field table can call them directly.
+
+
+def _fits_string(value: Any, depth: int, uploads: Mapping[str, Any], lenient: bool) -> bool:
+    return isinstance(value, str)
+
+
+def _fits_integer(value: Any, depth: int, uploads: Mapping[str, Any], lenient: bool) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _fits_float(value: Any, depth: int, uploads: Mapping[str, Any], lenient: bool) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _fits_boolean(value: Any, depth: int, uploads: Mapping[str, Any], lenient: bool) -> bool:
+    return isinstance(value, bool)
+
+
+def _fits_true(value: Any, depth: int, uploads: Mapping[str, Any], lenient: bool) -> bool:
+    return value is True
+
+
+_SCALAR_CHECKS: dict[str, _Fits] = {
+    "String": _fits_string,
+    "Integer": _fits_integer,
+    "Float": _fits_float,
+    "Boolean": _fits_boolean,
+    "True": _fits_true,
+}
+
+
+def _fits_anything(value: Any, depth: int, uploads: Mapping[str, Any], lenient: bool) -> bool:
+    """A value with no declared type (none in the spec today) is taken as it is, as ``_check_value`` does."""
+    return True
+
+
+def _fits_nothing(value: Any, depth: int, uploads: Mapping[str, Any], lenient: bool) -> bool:
+    """A type the spec does not define: ``_check_object`` reports every value of it."""
     return False
+
+
+def _fits_input_file(value: Any, depth: int, uploads: Mapping[str, Any], lenient: bool) -> bool:
+    return not _check_input_file(value, "InputFile", uploads)
+
+
+def _fits_any_of(alternatives: tuple[_Fits, ...]) -> _Fits:
+    """A union: ``Integer or String``, the four reply markups, an abstract type's subtypes.
+
+    Valid when one alternative accepts the value, which is when ``_best_of`` finds no problems.
+    """
+
+    def fits(value: Any, depth: int, uploads: Mapping[str, Any], lenient: bool) -> bool:
+        for alternative in alternatives:  # noqa: SIM110 - a loop: any() over a generator costs more than a check
+            if alternative(value, depth, uploads, lenient):
+                return True
+        return False
+
+    return fits
+
+
+def _fits_array_of(inner: _Fits) -> _Fits:
+    """``Array of X``: a list (or tuple) whose every item is an X; nesting does not count towards the depth."""
+
+    def fits(value: Any, depth: int, uploads: Mapping[str, Any], lenient: bool) -> bool:
+        if not isinstance(value, list | tuple):
+            return False
+        for item in value:  # noqa: SIM110 - a loop: all() over a generator costs more than a check
+            if not inner(item, depth, uploads, lenient):
+                return False
+        return True
+
+    return fits
+
+
+class _ObjectCheck:
+    """The compiled check of a concrete object type, by ``_check_object``'s rules.
+
+    Required fields present, no unknown fields unless lenient, and each field's value of its declared type
+    while below ``_MAX_DEPTH``.
+
+    The field checks are compiled on the first call rather than here, because types refer to each other
+    (``Message.reply_to_message`` is a Message) and most types are never checked at all.
+    """
+
+    __slots__ = ("_fields", "_owner", "_required", "_spec")
+
+    def __init__(self, owner: BotApiSpec, spec: TypeSpec) -> None:
+        self._owner = owner
+        self._spec = spec
+        self._required = tuple(f.name for f in spec.fields.values() if f.required)
+        self._fields: dict[str, _Fits] | None = None
+
+    def fits(self, obj: Any, depth: int, uploads: Mapping[str, Any], lenient: bool) -> bool:
+        # Decoded JSON is a plain dict; checking for one first skips the slower ABC check of isinstance(Mapping).
+        if type(obj) is not dict and not isinstance(obj, Mapping):
+            return False
+        fields = self._fields
+        if fields is None:
+            fields = self._fields = self._owner._field_checkers(self._spec)
+        for name in self._required:
+            if name not in obj:
+                return False
+        deeper = depth + 1
+        for key, value in obj.items():
+            check = fields.get(key)
+            if check is None:
+                if lenient:
+                    continue
+                return False
+            if depth < _MAX_DEPTH and not check(value, deeper, uploads, lenient):
+                return False
+        return True
+
+
+def _scalar_matches(type_name: str, value: Any) -> bool:
+    check = _SCALAR_CHECKS.get(type_name)
+    return check is not None and check(value, 0, _NO_UPLOADS, False)
 
 
 def _check_input_file(value: Any, path: str, uploads: Mapping[str, Any]) -> list[str]:
@@ -291,7 +476,7 @@ def _check_input_file(value: Any, path: str, uploads: Mapping[str, Any]) -> list
 
 
 def _decode_form_value(raw: str, types: Sequence[str]) -> Any:
-    if types and all(t == "String" for t in types):
+    if types and types.count("String") == len(types):
         return raw
     if "InputFile" in types and ("String" in types or raw.startswith(_ATTACH_PREFIX)):
         return raw

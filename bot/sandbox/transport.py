@@ -50,6 +50,8 @@ _TOKEN = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
 _JSON = "application/json"
 # How long the loopback server holds a request that should time out; the client gives up well before.
 _LOOPBACK_TIMEOUT_HOLD = 60.0
+# What json.dumps(..., ensure_ascii=False) builds on every call, built once.
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,7 @@ class HttpAnswer:
 
 
 def _json_answer(status: int, body: Mapping[str, Any]) -> HttpAnswer:
-    return HttpAnswer(status, json.dumps(body, ensure_ascii=False).encode("utf-8"))
+    return HttpAnswer(status, _JSON_ENCODER.encode(body).encode("utf-8"))
 
 
 def _error(status: int, description: str) -> HttpAnswer:
@@ -110,7 +112,7 @@ def _decode_body(
     content_type: str,
     body: bytes,
 ) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
-    form: dict[str, str] = dict(parse_qsl(query, keep_blank_values=True))
+    form: dict[str, str] = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
     files: dict[str, tuple[str, bytes]] = {}
     media_type = content_type.split(";", 1)[0].strip().lower()
     params: dict[str, Any] = {}
