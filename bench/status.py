@@ -43,17 +43,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bench import seeding
-from bot.render import Button
+from bot.render import Button, Rendered
 from bot.sandbox.emulator import BotApiEmulator, SandboxUser, SentMessage
 from bot.sandbox.harness import Sandbox
 from bot.sandbox.transport import build_bot_kwargs
 from config.settings import load_settings
-from handlers.keyboards import Keyboard
+from handlers.keyboards import keyboard
 
 AT = datetime(2024, 6, 3, 2, 0, tzinfo=UTC)  # the virtual "now": 10:00 in Shanghai
 UNKNOWN_SHARE = 0.05
@@ -147,13 +147,14 @@ class Replay:
     """
 
     def __init__(self) -> None:
-        self.replies: dict[str, tuple[str, Keyboard | None]] = {}
+        self.replies: dict[str, tuple[str, InlineKeyboardMarkup | None]] = {}
 
     def learn(self, text: str, message: SentMessage) -> None:
         if text in self.replies:
             return
         rows = tuple(tuple(Button(b.label, b.callback_data or "") for b in row) for row in message.buttons)
-        self.replies[text] = (message.html, Keyboard(rows) if rows else None)
+        # the bot's own keyboard cache: the same object the status path sent, and no second copy in memory
+        self.replies[text] = (message.html, keyboard(Rendered(message.html, rows)))
 
     async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message

@@ -17,8 +17,8 @@ from bot.render import Button, Rendered
 
 __all__ = ["Keyboard", "keyboard"]
 
-# Distinct button sets kept: a few thousand numbers' choices and cards, well under a megabyte.
-CACHED_KEYBOARDS = 4096
+# Distinct button sets kept: about 5 KiB each, so at most ~5 MB; more than the numbers of a busy sitting.
+CACHED_KEYBOARDS = 1024
 
 
 class Keyboard(InlineKeyboardMarkup):
