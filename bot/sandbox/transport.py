@@ -26,6 +26,7 @@ import tornado.netutil
 import tornado.web
 from telegram.request import HTTPXRequest
 
+from bot.api_request import JsonRequest
 from bot.sandbox.emulator import BotApiEmulator, SimulatedTimeout
 
 __all__ = [
@@ -168,10 +169,13 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
 
 
 def make_request(emulator: BotApiEmulator, **kwargs: Any) -> HTTPXRequest:
-    """A PTB HTTPXRequest whose traffic goes to ``emulator``; ``kwargs`` go to HTTPXRequest."""
+    """The bot's own request class (JSON bodies, see bot/api_request.py) with its traffic going to ``emulator``.
+
+    ``kwargs`` go to HTTPXRequest.
+    """
     httpx_kwargs = dict(kwargs.pop("httpx_kwargs", None) or {})
     httpx_kwargs["transport"] = EmulatorTransport(emulator)
-    return HTTPXRequest(httpx_kwargs=httpx_kwargs, **kwargs)
+    return JsonRequest(httpx_kwargs=httpx_kwargs, **kwargs)
 
 
 def build_bot_kwargs(emulator: BotApiEmulator, token: str = "123456:SANDBOX") -> dict[str, Any]:
