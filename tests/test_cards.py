@@ -8,7 +8,9 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from storage.cards import build_card, build_cards, card_reader, rebuild_cards
+from storage.cards import SqliteCardReader, build_card, build_cards, card_reader, rebuild_cards
+from storage.engine import create_engine, create_sessionmaker
+from storage.migrate import upgrade
 from storage.models import StatusCard
 from storage.proposals import ProposalRecord, SessionKey, upsert_proposal
 from storage.replies import ReplyRecord, add_feedback, add_reply
@@ -169,3 +171,30 @@ async def test_card_reader_heads_are_the_found_cards_cut_to_id_number_and_sessio
         ("政协", 3),
     ]
     assert {h["number"] for h in everything} == {"018", "18"}
+
+
+async def test_sqlite_reader_serves_repeated_heads_from_memory_until_anyone_writes(sqlite_url: str) -> None:
+    """A repeat look-up runs no query but the version check; a commit from another connection drops the cache."""
+    eng = create_engine(sqlite_url)
+    await upgrade(eng)
+    maker = create_sessionmaker(eng)
+    reader = card_reader(eng)
+    assert isinstance(reader, SqliteCardReader)
+    try:
+        async with maker.begin() as s:
+            await upsert_proposal(s, _record("018"), now=NOW, initial_state="assigned")
+        first = await reader.heads("18")
+        statements: list[str] = []
+        reader._connection().set_trace_callback(statements.append)
+        again = await reader.heads("18")
+        assert again == first and [h["session"]["body"] for h in first] == ["人大"]
+        assert statements == ["PRAGMA data_version"]
+
+        async with maker.begin() as s:  # another connection commits: a second session has an 018 too
+            await upsert_proposal(s, _record("018", session=CPPCC), now=NOW, initial_state="assigned")
+        after = await reader.heads("18")
+        assert [h["session"]["body"] for h in after] == ["人大", "政协"]
+        assert any(sql.startswith("SELECT proposal_id") for sql in statements)
+    finally:
+        reader.close()
+        await eng.dispose()
