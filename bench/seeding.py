@@ -38,19 +38,17 @@ from datetime import UTC, date, datetime, timedelta
 from operator import itemgetter
 from pathlib import Path
 from queue import Empty
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic.script import ScriptDirectory
 from sqlalchemy import event, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bench.corpus import SyntheticItem, generate
 from bot.clock import WorkCalendar, due_day
 from bot.lifecycle import RATINGS
 from storage.cards import rebuild_cards
 from storage.engine import create_sessionmaker
-from storage.migrate import alembic_config, upgrade
+from storage.migrate import script_heads, upgrade
 from storage.models import (
     Assignment,
     Base,
@@ -63,6 +61,9 @@ from storage.models import (
     Session,
     Unit,
 )
+
+if TYPE_CHECKING:
+    from bench.corpus import SyntheticItem
 
 CACHE_DIR = Path("/tmp/proposal-bot-bench")
 CHUNK = 5000  # items per insert transaction: bounded memory, few commits
@@ -108,8 +109,7 @@ def _quiet(_: str) -> None:
 
 
 def schema_revision() -> str:
-    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
-    return "+".join(sorted(heads))
+    return "+".join(sorted(script_heads()))
 
 
 def cache_key(items: int, seed: int) -> str:
@@ -412,6 +412,9 @@ def _produce(drivername: str, items: int, seed: int, out: Any) -> None:
             next_id={},
         )
         first_id = 1
+        # imported here: numpy comes with the corpus, and a bench that only reads a cached file has no use for it
+        from bench.corpus import generate
+
         for chunk in _chunks(generate(items, seed=seed), CHUNK):
             tables = loader.rows(first_id, chunk)
             out.put((first_id, len(chunk), [encoder.encode(name, rows) for name, rows in tables.items() if rows]))

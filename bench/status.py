@@ -90,11 +90,21 @@ class Side:
     latencies: list[float] = field(default_factory=list)
     busy: float = 0.0
     kinds: dict[str, list[float]] = field(default_factory=dict)
+    rounds: list[tuple[int, float, float]] = field(default_factory=list)  # (updates, time, CPU time) per round
 
     @property
     def rate(self) -> float:
         """Updates per second of measured time (wall time when polling, ``process_update`` time when direct)."""
         return len(self.latencies) / self.busy
+
+    def round_rate(self) -> float:
+        """Updates per second in the latest timed round."""
+        updates, seconds, _ = self.rounds[-1]
+        return updates / seconds
+
+    def cpu_rate(self) -> float:
+        """Updates per second of this process's CPU time, over all timed rounds."""
+        return sum(r[0] for r in self.rounds) / sum(r[2] for r in self.rounds)
 
     def figures(self) -> dict[str, float]:
         return {
@@ -237,7 +247,9 @@ def _expect_one_reply(side: Side, text: str, sent: TimedSent, before: int) -> No
 async def _run_side(side: Side, texts: list[str], feed: Feed, *, record: bool, learn: Replay | None = None) -> None:
     sent = _sent(side)
     start = len(sent)
+    cpu_started = time.process_time()
     timings = await feed(side, texts)
+    cpu = time.process_time() - cpu_started
     for text, message, (latency, busy) in zip(texts, sent[start:], timings, strict=True):
         if learn is not None:
             learn.learn(text, message)
@@ -245,6 +257,8 @@ async def _run_side(side: Side, texts: list[str], feed: Feed, *, record: bool, l
             side.latencies.append(latency)
             side.busy += busy
             side.kinds.setdefault(reply_kind(message), []).append(latency)
+    if record:
+        side.rounds.append((len(timings), sum(busy for _, busy in timings), cpu))
     # the emulator's record is the harness's memory, not the bot's: drop it so RSS measures the bot
     side.emulator.forget()
 
@@ -296,10 +310,11 @@ async def _rounds(
         await _run_side(replay_side, batch, feed, record=True)
         if not r % 2:
             await _run_side(echo, batch, feed, record=True)
+        rates = {side.name: side.round_rate() for side in (echo, status, replay_side)}
         print(
-            f"status ({harness}): round {r + 1}/{rounds}: p50 echo {_ms(statistics.median(echo.latencies))} ms, "
-            f"status {_ms(statistics.median(status.latencies))} ms, "
-            f"replay {_ms(statistics.median(replay_side.latencies))} ms",
+            f"status ({harness}): round {r + 1}/{rounds}: updates/s echo {rates['echo']:.0f}, "
+            f"status {rates['status']:.0f}, replay {rates['replay']:.0f}; "
+            f"status/echo {rates['status'] / rates['echo']:.3f}",
             flush=True,
         )
 
@@ -316,6 +331,7 @@ def _figures(sides: dict[str, Side]) -> dict[str, Any]:
         "echo_updates_per_s": echo.figures()["updates_per_s"],
         "status_updates_per_s": figures["updates_per_s"],
         "throughput_ratio_vs_replay": round(status.rate / replay_side.rate, 3),
+        "cpu_ratio_vs_echo": round(status.cpu_rate() / echo.cpu_rate(), 3),
         "replay_p50_ms": replay_side.figures()["p50_ms"],
         "replay_updates_per_s": replay_side.figures()["updates_per_s"],
         "reply_kinds": {
@@ -398,7 +414,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--updates", type=int, default=5000, help="timed look-ups, as many per baseline (5000)")
     parser.add_argument("--seed", type=int, default=0, help="corpus and look-up seed (0)")
     parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds (10)")
-    parser.add_argument("--warmup", type=int, default=300, help="untimed updates per side first (300)")
+    parser.add_argument("--warmup", type=int, default=1000, help="untimed updates per side and harness first (1000)")
     parser.add_argument(
         "--harness",
         choices=(*HARNESSES, "both"),
