@@ -10,6 +10,7 @@ import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from bot.clock import WorkCalendar, days_left
@@ -73,14 +74,13 @@ def can_see_private(card: Mapping[str, Any], viewer: Viewer) -> bool:
 
 def session_label(card: Mapping[str, Any], lang: str) -> str:
     s = card["session"]
-    return t(
-        lang,
-        "card.session",
-        region=s["region"],
-        body=t(lang, f"body.{s['body']}"),
-        term=s["term"],
-        sitting=s["sitting"],
-    )
+    return _session_label(s["region"], s["body"], s["term"], s["sitting"], lang)
+
+
+@lru_cache(maxsize=4096)
+def _session_label(region: str, body: str, term: int, sitting: int, lang: str) -> str:
+    # a choice list names five sessions per look-up, from a few hundred at most: format each once
+    return t(lang, "card.session", region=region, body=t(lang, f"body.{body}"), term=term, sitting=sitting)
 
 
 def _lead(card: Mapping[str, Any]) -> Mapping[str, Any] | None:
