@@ -48,12 +48,12 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bench import seeding
+from bot.keyboards import keyboard
 from bot.render import Button, Rendered
 from bot.sandbox.emulator import BotApiEmulator, SandboxUser, SentMessage
 from bot.sandbox.harness import Sandbox
 from bot.sandbox.transport import build_bot_kwargs
 from config.settings import load_settings
-from handlers.keyboards import keyboard
 
 AT = datetime(2024, 6, 3, 2, 0, tzinfo=UTC)  # the virtual "now": 10:00 in Shanghai
 UNKNOWN_SHARE = 0.05

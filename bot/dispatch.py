@@ -41,11 +41,11 @@ from datetime import timedelta
 
 import telegram
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.clock import Clock
+from bot.keyboards import keyboard
 from bot.render import Rendered
 from storage import outbox
 from storage.outbox import Claimed
@@ -254,7 +254,7 @@ class Dispatcher:
                 chat_id=item.chat_id,
                 text=rendered.html,
                 parse_mode=ParseMode.HTML,
-                reply_markup=_markup(rendered),
+                reply_markup=keyboard(rendered),
             )
         except RetryAfter as exc:
             seconds = _seconds(exc.retry_after)
@@ -380,14 +380,6 @@ class Dispatcher:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             self._wakeup.clear()
-
-
-def _markup(rendered: RenderedPush) -> InlineKeyboardMarkup | None:
-    if not rendered.buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rendered.buttons]
-    )
 
 
 def _seconds(value: int | timedelta) -> float:

@@ -9,9 +9,9 @@ from telegram.constants import ParseMode
 
 from bot.context import Context
 from bot.i18n import t
+from bot.keyboards import keyboard
 from bot.render import Button, Rendered
 from handlers.audience import current_account, lang_of
-from handlers.keyboards import keyboard
 from handlers.status import send
 from storage.accounts import update_preferences
 from storage.models import Account

@@ -11,6 +11,7 @@ from telegram.constants import ParseMode
 
 from bot.context import Context
 from bot.i18n import t
+from bot.keyboards import keyboard
 from bot.lookup import parse_lookup
 from bot.render import (
     Rendered,
@@ -24,7 +25,6 @@ from bot.render import (
     split_message,
 )
 from handlers.audience import lang_of, viewer_of
-from handlers.keyboards import keyboard
 from storage.proposals import list_events
 from storage.replies import find_current_reply
 

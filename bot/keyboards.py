@@ -1,9 +1,9 @@
-"""Inline keyboards for rendered replies, built and serialised once per distinct set of buttons.
+"""Inline keyboards for rendered replies and pushes, built and serialised once per distinct set of buttons.
 
 PTB rebuilds a keyboard's JSON from its button objects on every send, and building those objects is itself
 slow (each one validates and freezes). A status card's or a session choice's buttons repeat across look-ups,
-and Telegram objects are immutable, so one frozen keyboard per distinct button set, with its dict computed
-once, gives PTB exactly what it would have computed.
+and a push's across its recipients. Telegram objects are immutable, so one frozen keyboard per distinct button
+set, with its dict computed once, gives PTB exactly what it would have computed.
 """
 
 from __future__ import annotations
