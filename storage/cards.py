@@ -37,16 +37,13 @@ CACHED_HEADS = 1024
 # Newest sessions first, so that a number found in more sessions than the limit keeps the recent ones. The
 # order is the look-up index's own (number_key, term, sitting, rowid), read backwards: no sort step.
 _NEWEST_FIRST = " ORDER BY term DESC, sitting DESC, proposal_id DESC LIMIT ?"
-CARD_QUERY = "SELECT payload FROM status_cards WHERE number_key = ?" + _NEWEST_FIRST
-CARD_QUERY_SESSION = (
-    "SELECT payload FROM status_cards WHERE number_key = ? AND term = ? AND sitting = ?" + _NEWEST_FIRST
-)
-CARD_BY_ID = "SELECT payload FROM status_cards WHERE proposal_id = ?"
+_BY_NUMBER = " WHERE number_key = ?" + _NEWEST_FIRST
+_BY_NUMBER_IN_SESSION = " WHERE number_key = ? AND term = ? AND sitting = ?" + _NEWEST_FIRST
+_CARD_COLUMNS = "SELECT payload FROM status_cards"
+CARD_BY_ID = _CARD_COLUMNS + " WHERE proposal_id = ?"
 # The choice list needs only each card's number and session: SQLite pulls them out of the JSON in C, so a
 # number found in many sessions costs no full decode of every card.
 _HEAD_COLUMNS = "SELECT proposal_id, json_extract(payload, '$.number', '$.session') FROM status_cards"
-HEAD_QUERY = _HEAD_COLUMNS + " WHERE number_key = ?" + _NEWEST_FIRST
-HEAD_QUERY_SESSION = _HEAD_COLUMNS + " WHERE number_key = ? AND term = ? AND sitting = ?" + _NEWEST_FIRST
 # Ids per IN (...) list: well under SQLite's 32766 and asyncpg's 32767 bound parameters.
 MAX_IDS_PER_QUERY = 2000
 
@@ -380,11 +377,7 @@ class SqliteCardReader:
     async def find(
         self, number_key: str, *, term: int | None = None, sitting: int | None = None, limit: int = MAX_MATCHES
     ) -> list[dict[str, Any]]:
-        conn = self._connection()
-        if term is not None and sitting is not None:
-            rows = conn.execute(CARD_QUERY_SESSION, (number_key, term, sitting, limit)).fetchall()
-        else:
-            rows = conn.execute(CARD_QUERY, (number_key, limit)).fetchall()
+        rows = _matching(self._connection(), _CARD_COLUMNS, number_key, term, sitting, limit)
         return [json.loads(r[0]) for r in rows]
 
     async def heads(
@@ -397,12 +390,8 @@ class SqliteCardReader:
         if cached is not None:
             self._heads.move_to_end(key)
             return list(cached)
-        if term is not None and sitting is not None:
-            rows = conn.execute(HEAD_QUERY_SESSION, (number_key, term, sitting, limit)).fetchall()
-        else:
-            rows = conn.execute(HEAD_QUERY, (number_key, limit)).fetchall()
         heads = []
-        for proposal_id, extracted in rows:
+        for proposal_id, extracted in _matching(conn, _HEAD_COLUMNS, number_key, term, sitting, limit):
             number, session = json.loads(extracted)
             heads.append({"id": proposal_id, "number": number, "session": session})
         self._heads[key] = heads
@@ -429,6 +418,15 @@ class SqliteCardReader:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _matching(
+    conn: sqlite3.Connection, columns: str, number_key: str, term: int | None, sitting: int | None, limit: int
+) -> list[Any]:
+    """`columns` of the cards with this number (in this session, if given), newest session first."""
+    if term is not None and sitting is not None:
+        return conn.execute(columns + _BY_NUMBER_IN_SESSION, (number_key, term, sitting, limit)).fetchall()
+    return conn.execute(columns + _BY_NUMBER, (number_key, limit)).fetchall()
 
 
 class EngineCardReader:
