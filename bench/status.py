@@ -9,8 +9,10 @@ Method:
   code, transport and spec checks as the bot's), fed the same texts:
   - ``echo``: a bare PTB echo (a MessageHandler that replies with the same text). The contract's ratio.
   - ``replay``: a bare handler that sends, for each text, the very reply the status path sent for it (same HTML,
-    same buttons), prepared in advance. Status vs replay isolates the handler's own work (parse, look-up,
-    render) from the cost of sending that reply through PTB and the emulator.
+    same buttons, sent the same lean way: ``bot.telegram_bot.reply_html``, which keeps only the sent message's
+    id where PTB's ``reply_text`` rebuilds the whole Message), prepared in advance. Status vs replay isolates
+    the handler's own work (parse, look-up, render) from the cost of sending that reply through PTB and the
+    emulator.
 - Two harnesses, every side measured in both:
   - ``polling`` (the contract's figures): update in → reply out. Each update goes on the emulator's getUpdates
     queue; the application's own Updater fetches it, as ``proposal-bot run`` does, and the reply comes back
@@ -44,7 +46,6 @@ from pathlib import Path
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bench import seeding
@@ -53,6 +54,7 @@ from bot.render import Button, Rendered
 from bot.sandbox.emulator import BotApiEmulator, SandboxUser, SentMessage
 from bot.sandbox.harness import Sandbox
 from bot.sandbox.transport import build_bot_kwargs
+from bot.telegram_bot import ProposalBot, reply_html
 from config.settings import load_settings
 
 AT = datetime(2024, 6, 3, 2, 0, tzinfo=UTC)  # the virtual "now": 10:00 in Shanghai
@@ -151,9 +153,9 @@ async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 class Replay:
     """A handler that answers each text with the reply the status path gave it, prepared in advance.
 
-    It sends the same HTML and the same keyboard (built the way the bot builds it) through the same PTB call,
-    but does no look-up and no rendering, so comparing the status path with it isolates what the status
-    handler itself costs.
+    It sends the same HTML and the same keyboard (built the way the bot builds it) the way the bot sends it
+    (``bot.telegram_bot.reply_html``), but does no look-up and no rendering, so comparing the status path with
+    it isolates what the status handler itself costs.
     """
 
     def __init__(self) -> None:
@@ -170,21 +172,29 @@ class Replay:
         message = update.effective_message
         if message is not None and message.text:
             html, markup = self.replies[message.text]
-            await message.reply_text(html, parse_mode=ParseMode.HTML, reply_markup=markup)
+            await reply_html(message, html, markup)
 
 
-def build_baseline(emulator: BotApiEmulator, callback: Any) -> Application[Any, Any, Any, Any, Any, Any]:
-    """A bare PTB bot with one text handler and an Updater, on ``emulator``, built the way the sandbox builds."""
+def build_baseline(
+    emulator: BotApiEmulator, callback: Any, *, lean: bool = False
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """A bare PTB bot with one text handler and an Updater, on ``emulator``, built the way the sandbox builds.
+
+    ``lean``: its bot is the application's ``ProposalBot`` (so ``reply_html`` works), not PTB's ``ExtBot``.
+    """
     kwargs = build_bot_kwargs(emulator)
-    app = (
-        ApplicationBuilder()
-        .token(kwargs["token"])
-        .base_url(kwargs["base_url"])
-        .base_file_url(kwargs["base_file_url"])
-        .request(kwargs["request"])
-        .get_updates_request(kwargs["get_updates_request"])
-        .build()
-    )
+    builder = ApplicationBuilder()
+    if lean:
+        builder = builder.bot(ProposalBot(**kwargs))
+    else:
+        builder = (
+            builder.token(kwargs["token"])
+            .base_url(kwargs["base_url"])
+            .base_file_url(kwargs["base_file_url"])
+            .request(kwargs["request"])
+            .get_updates_request(kwargs["get_updates_request"])
+        )
+    app = builder.build()
     app.add_handler(MessageHandler(filters.TEXT, callback))
     return app
 
@@ -352,7 +362,7 @@ async def run(args: argparse.Namespace, db: Path) -> dict[str, Any]:
         emulators = {"status": box.emulator} | {name: BotApiEmulator(now=box.clock.now) for name in ("echo", "replay")}
         baselines = {
             "echo": build_baseline(emulators["echo"], _echo),
-            "replay": build_baseline(emulators["replay"], replay),
+            "replay": build_baseline(emulators["replay"], replay, lean=True),
         }
         users: dict[str, SandboxUser] = {"status": await box.use("public")}
         for name, app in baselines.items():

@@ -19,6 +19,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
 from bot.api_request import JsonRequest
 from bot.clock import Clock, SystemClock, WorkCalendar
@@ -26,6 +27,7 @@ from bot.context import App, BotData, Context
 from bot.i18n import t
 from bot.lookup import looks_like_number
 from bot.scheduler import Ticker
+from bot.telegram_bot import ProposalBot
 from bot.text import Tokenizer, default_userdict
 from config.settings import Settings
 from handlers.errors import on_error
@@ -220,20 +222,25 @@ def build_application(
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     builder: Any = ApplicationBuilder().context_types(ContextTypes(context=CallbackContext, bot_data=BotData))
     kwargs = dict(bot_kwargs or {})
-    builder = builder.token(kwargs.pop("token", None) or settings.token_value or SANDBOX_TOKEN)
-    if "base_url" in kwargs:
-        builder = builder.base_url(kwargs.pop("base_url"))
-    elif settings.api_base_url:
-        builder = builder.base_url(f"{settings.api_base_url}/bot")
-    if "base_file_url" in kwargs:
-        builder = builder.base_file_url(kwargs.pop("base_file_url"))
-    elif settings.api_base_url:
-        builder = builder.base_file_url(f"{settings.api_base_url}/file/bot")
+    base = settings.api_base_url or "https://api.telegram.org"
+    token: str = kwargs.pop("token", None) or settings.token_value or SANDBOX_TOKEN
+    base_url: str = kwargs.pop("base_url", None) or f"{base}/bot"
+    base_file_url: str = kwargs.pop("base_file_url", None) or f"{base}/file/bot"
     # JSON bodies, not PTB's url-encoded forms (bot/api_request.py); the pool sizes are PTB's defaults
-    builder = builder.request(kwargs.pop("request", None) or JsonRequest(connection_pool_size=256))
-    builder = builder.get_updates_request(kwargs.pop("get_updates_request", None) or JsonRequest())
-    if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    request: BaseRequest = kwargs.pop("request", None) or JsonRequest(connection_pool_size=256)
+    get_updates_request: BaseRequest = kwargs.pop("get_updates_request", None) or JsonRequest()
+    # the same ExtBot the builder would make, as a ProposalBot (bot/telegram_bot.py)
+    bot = ProposalBot(
+        token,
+        base_url=base_url,
+        base_file_url=base_file_url,
+        request=request,
+        get_updates_request=get_updates_request,
+        rate_limiter=AIORateLimiter(max_retries=3) if rate_limit else None,
+    )
+    if kwargs:
+        raise TypeError(f"unknown bot_kwargs: {', '.join(sorted(kwargs))}")
+    builder = builder.bot(bot)
     if not with_updater:
         builder = builder.updater(None)
     builder = builder.post_init(open_resources).post_shutdown(close_resources)

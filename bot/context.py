@@ -7,9 +7,10 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.ext import Application, CallbackContext
 
 from bot.clock import Clock, WorkCalendar
+from bot.telegram_bot import ProposalBot
 from bot.text import Tokenizer
 from config.settings import Settings
 from storage.cards import CardReader
@@ -48,5 +49,5 @@ class BotData:
         return self.tokenizer
 
 
-Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
-App = Application[ExtBot[None], Context, dict[Any, Any], dict[Any, Any], BotData, Any]
+Context = CallbackContext[ProposalBot, dict[Any, Any], dict[Any, Any], BotData]
+App = Application[ProposalBot, Context, dict[Any, Any], dict[Any, Any], BotData, Any]

@@ -7,7 +7,6 @@ import io
 from typing import Any
 
 from telegram import Update
-from telegram.constants import ParseMode
 
 from bot.context import Context
 from bot.i18n import t
@@ -24,6 +23,7 @@ from bot.render import (
     render_timeline,
     split_message,
 )
+from bot.telegram_bot import reply_html
 from handlers.audience import lang_of, viewer_of
 from storage.proposals import list_events
 from storage.replies import find_current_reply
@@ -48,7 +48,7 @@ async def send(update: Update, rendered: Rendered) -> None:
     chunks = split_message(rendered.html)
     for i, chunk in enumerate(chunks):
         markup = keyboard(rendered) if i == len(chunks) - 1 else None
-        await message.reply_text(chunk, parse_mode=ParseMode.HTML, reply_markup=markup)
+        await reply_html(message, chunk, markup)
 
 
 async def _card_view(update: Update, context: Context, card: dict[str, Any]) -> Rendered:
