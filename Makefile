@@ -14,7 +14,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# byte-compiled first: where PYTHONDONTWRITEBYTECODE is set, every start would compile every module again
 run: install
+	$(BIN)/python -m compileall -q bot handlers storage config >/dev/null
 	$(BIN)/proposal-bot run
 
 test: install

@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Date, Index, String, delete, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -65,6 +64,8 @@ def _insert(session: AsyncSession) -> Any:
     if name == "sqlite":
         return sqlite_insert
     if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert  # 60-110 ms of start-up on SQLite
+
         return pg_insert
     raise NotImplementedError(f"no upsert for the {name} dialect")
 

