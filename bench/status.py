@@ -21,7 +21,8 @@ Method:
   - ``direct``: each update handed straight to ``Application.process_update`` (no Updater, no update queue).
     This isolates the handler and reply path; throughput is updates per second of ``process_update`` time.
   Rounds interleave the three sides, alternating the echo's place, so drift on a shared machine hits all alike.
-  A warm-up runs first.
+  A warm-up runs first. ``throughput_ratio_vs_echo`` pools all rounds; ``throughput_ratio_round_median`` is the
+  median of the per-round ratios, which a burst of load landing on one side's round moves less.
 - Look-ups are half ``/status N`` and half bare numbers, the number as printed (``018``) or without zeros
   (``18``), drawn from existing items, with about 5 % numbers that do not exist.
 - ``rss_mb`` is this process's resident set after the run (three applications, the bot's among them).
@@ -340,6 +341,14 @@ def _figures(sides: dict[str, Side]) -> dict[str, Any]:
         "echo_p99_ms": echo.figures()["p99_ms"],
         "echo_updates_per_s": echo.figures()["updates_per_s"],
         "status_updates_per_s": figures["updates_per_s"],
+        # the same ratio round by round (each status round sits next to an echo round): robust to a burst of
+        # load from the machine's neighbours landing on one side's round
+        "throughput_ratio_round_median": round(
+            statistics.median(
+                (su / ss) / (eu / es) for (su, ss, _), (eu, es, _) in zip(status.rounds, echo.rounds, strict=True)
+            ),
+            3,
+        ),
         "throughput_ratio_vs_replay": round(status.rate / replay_side.rate, 3),
         "cpu_ratio_vs_echo": round(status.cpu_rate() / echo.cpu_rate(), 3),
         "replay_p50_ms": replay_side.figures()["p50_ms"],
@@ -423,7 +432,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--items", type=int, default=100_000, help="synthetic items in the database (100000)")
     parser.add_argument("--updates", type=int, default=5000, help="timed look-ups, as many per baseline (5000)")
     parser.add_argument("--seed", type=int, default=0, help="corpus and look-up seed (0)")
-    parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds (10)")
+    parser.add_argument("--rounds", type=int, default=20, help="interleaved rounds (20)")
     parser.add_argument("--warmup", type=int, default=1000, help="untimed updates per side and harness first (1000)")
     parser.add_argument(
         "--harness",

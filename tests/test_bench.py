@@ -56,6 +56,7 @@ def test_status_bench_small_database_reports_every_figure(tmp_path: Path) -> Non
         result,
         (
             "throughput_ratio_vs_echo",
+            "throughput_ratio_round_median",
             "p50_ms",
             "p99_ms",
             "items",
