@@ -6,7 +6,9 @@ sessions (five buttons) takes PTB about 0.5 ms to rebuild, as long as the rest o
 chat replies never read it. ``send_html`` sends the same request and keeps only the new message's id.
 
 Everything else is PTB's own path: defaults, the rate limiter (``ExtBot._do_post``), the request, and the
-mapping of Bot API errors to ``telegram.error`` exceptions.
+mapping of Bot API errors to ``telegram.error`` exceptions. The one thing ``send_message`` does that this does
+not is swapping in arbitrary callback data (``ExtBot(arbitrary_callback_data=...)``), which the bot never enables:
+its buttons carry short ``kind:id`` strings.
 """
 
 from __future__ import annotations
@@ -51,10 +53,10 @@ class ProposalBot(ExtBot[int]):  # int: AIORateLimiter's per-call argument (max 
 async def reply_html(message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> int:
     """Answer ``message`` in its chat (and forum topic) as ``Message.reply_text`` would, without a quote."""
     bot = message.get_bot()
-    thread_id = message.message_thread_id if message.is_topic_message else None
-    topic = message.direct_messages_topic.topic_id if message.direct_messages_topic else None
     if not isinstance(bot, ProposalBot):
         raise TypeError(f"reply_html needs the application's ProposalBot (bot.app), not {type(bot).__name__}")
+    thread_id = message.message_thread_id if message.is_topic_message else None
+    topic = message.direct_messages_topic.topic_id if message.direct_messages_topic else None
     return await bot.send_html(
         message.chat_id,
         text,
