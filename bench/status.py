@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, MessageHandler, filters
 
 from bench import seeding
 from bot.keyboards import keyboard
@@ -183,19 +183,9 @@ def build_baseline(
 
     ``lean``: its bot is the application's ``ProposalBot`` (so ``reply_html`` works), not PTB's ``ExtBot``.
     """
-    kwargs = build_bot_kwargs(emulator)
-    builder = ApplicationBuilder()
-    if lean:
-        builder = builder.bot(ProposalBot(**kwargs))
-    else:
-        builder = (
-            builder.token(kwargs["token"])
-            .base_url(kwargs["base_url"])
-            .base_file_url(kwargs["base_file_url"])
-            .request(kwargs["request"])
-            .get_updates_request(kwargs["get_updates_request"])
-        )
-    app = builder.build()
+    # the ExtBot the builder would make from these settings (no defaults, no rate limiter), or the bot's subclass
+    bot_class = ProposalBot if lean else ExtBot
+    app = ApplicationBuilder().bot(bot_class(**build_bot_kwargs(emulator))).build()
     app.add_handler(MessageHandler(filters.TEXT, callback))
     return app
 
