@@ -40,8 +40,8 @@ import telegram
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.clock import SystemClock
-from bot.dispatch import Dispatcher
+from bot.delivery.dispatcher import Dispatcher
+from bot.domain.clock import SystemClock
 from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.transport import build_bot_kwargs, serve_loopback
 from storage import outbox

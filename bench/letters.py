@@ -10,7 +10,7 @@ import argparse
 import time
 from pathlib import Path
 
-from bot.letters import parse_letter
+from bot.letters.parser import parse_letter
 from bot.text import Tokenizer, default_userdict
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"

@@ -44,8 +44,8 @@ from sqlalchemy import event, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.clock import WorkCalendar, due_day
-from bot.lifecycle import RATINGS
+from bot.domain.clock import WorkCalendar, due_day
+from bot.domain.lifecycle import RATINGS
 from storage.cards import rebuild_cards
 from storage.engine import create_sessionmaker
 from storage.migrate import script_heads, upgrade

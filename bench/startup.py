@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.clock import WorkCalendar
+from bot.domain.clock import WorkCalendar
 from bot.sandbox.demo import load_demo
 from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.transport import serve_loopback

@@ -9,7 +9,7 @@ Method:
   code, transport and spec checks as the bot's), fed the same texts:
   - ``echo``: a bare PTB echo (a MessageHandler that replies with the same text). The contract's ratio.
   - ``replay``: a bare handler that sends, for each text, the very reply the status path sent for it (same HTML,
-    same buttons, sent the same lean way: ``bot.telegram_bot.reply_html``, which keeps only the sent message's
+    same buttons, sent the same lean way: ``bot.telegram.bot.reply_html``, which keeps only the sent message's
     id where PTB's ``reply_text`` rebuilds the whole Message), prepared in advance. Status vs replay isolates
     the handler's own work (parse, look-up, render) from the cost of sending that reply through PTB and the
     emulator.
@@ -50,12 +50,12 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, MessageHandler, filters
 
 from bench import seeding
-from bot.keyboards import keyboard
-from bot.render import Button, Rendered
+from bot.render.cards import Button, Rendered
 from bot.sandbox.emulator import BotApiEmulator, SandboxUser, SentMessage
 from bot.sandbox.harness import Sandbox
 from bot.sandbox.transport import build_bot_kwargs
-from bot.telegram_bot import ProposalBot, reply_html
+from bot.telegram.bot import ProposalBot, reply_html
+from bot.telegram.keyboards import keyboard
 from config.settings import load_settings
 
 AT = datetime(2024, 6, 3, 2, 0, tzinfo=UTC)  # the virtual "now": 10:00 in Shanghai
@@ -155,7 +155,7 @@ class Replay:
     """A handler that answers each text with the reply the status path gave it, prepared in advance.
 
     It sends the same HTML and the same keyboard (built the way the bot builds it) the way the bot sends it
-    (``bot.telegram_bot.reply_html``), but does no look-up and no rendering, so comparing the status path with
+    (``bot.telegram.bot.reply_html``), but does no look-up and no rendering, so comparing the status path with
     it isolates what the status handler itself costs.
     """
 

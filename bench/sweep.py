@@ -29,10 +29,10 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bench.seeding import ensure_database, sqlite_url
-from bot.clock import WorkCalendar
-from bot.lifecycle import OPEN_STATES
-from bot.notify import horizon_days
-from bot.sweeps import WATERMARK, run_sweep
+from bot.delivery.planner import horizon_days
+from bot.delivery.sweeps import WATERMARK, run_sweep
+from bot.domain.clock import WorkCalendar
+from bot.domain.lifecycle import OPEN_STATES
 from config.settings import Jurisdiction
 from storage.coordination import Lease, SweepWatermark, set_watermark
 from storage.engine import create_engine, create_sessionmaker

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from bot.clock import WorkCalendar, due_day
+from bot.domain.clock import WorkCalendar, due_day
 from config.settings import Settings, SettingsError, load_settings
 
 logger = logging.getLogger("proposal_bot")
@@ -141,15 +141,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return asyncio.run(run_sandbox(settings, demo=args.demo, db=args.db, role=args.role, at=args.at, say=args.say))
     if command == "import":
-        from bot.imports import run_import
+        from bot.services.imports import run_import
 
         return asyncio.run(run_import(settings, args.file, dry_run=args.dry_run, out=sys.stdout, err=sys.stderr))
     if command == "export":
-        from bot.imports import run_export
+        from bot.services.imports import run_export
 
         return asyncio.run(run_export(settings, args.file, out=sys.stdout, err=sys.stderr))
     if command == "parse-letter":
-        from bot.letters_cli import parse_letter_command
+        from bot.letters.cli import parse_letter_command
 
         return parse_letter_command(args.file, as_json=args.json, out=sys.stdout, err=sys.stderr)
     return 2

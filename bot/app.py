@@ -21,13 +21,13 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.api_request import JsonRequest
-from bot.clock import Clock, SystemClock, WorkCalendar
 from bot.context import App, BotData, Context
-from bot.i18n import t
-from bot.lookup import looks_like_number
-from bot.scheduler import Ticker
-from bot.telegram_bot import ProposalBot
+from bot.delivery.ticker import Ticker
+from bot.domain.clock import Clock, SystemClock, WorkCalendar
+from bot.domain.lookup import looks_like_number
+from bot.render.i18n import t
+from bot.telegram.bot import ProposalBot
+from bot.telegram.request import JsonRequest
 from bot.text import Tokenizer, default_userdict
 from config.settings import Settings
 from handlers.errors import on_error
@@ -226,10 +226,10 @@ def build_application(
     token: str = kwargs.pop("token", None) or settings.token_value or SANDBOX_TOKEN
     base_url: str = kwargs.pop("base_url", None) or f"{base}/bot"
     base_file_url: str = kwargs.pop("base_file_url", None) or f"{base}/file/bot"
-    # JSON bodies, not PTB's url-encoded forms (bot/api_request.py); the pool sizes are PTB's defaults
+    # JSON bodies, not PTB's url-encoded forms (bot/telegram/request.py); the pool sizes are PTB's defaults
     request: BaseRequest = kwargs.pop("request", None) or JsonRequest(connection_pool_size=256)
     get_updates_request: BaseRequest = kwargs.pop("get_updates_request", None) or JsonRequest()
-    # the same ExtBot the builder would make, as a ProposalBot (bot/telegram_bot.py)
+    # the same ExtBot the builder would make, as a ProposalBot (bot/telegram/bot.py)
     bot = ProposalBot(
         token,
         base_url=base_url,

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext
 
-from bot.clock import Clock, WorkCalendar
-from bot.telegram_bot import ProposalBot
+from bot.domain.clock import Clock, WorkCalendar
+from bot.telegram.bot import ProposalBot
 from bot.text import Tokenizer
 from config.settings import Settings
 from storage.cards import CardReader
 
 if TYPE_CHECKING:
-    from bot.scheduler import Ticker
+    from bot.delivery.ticker import Ticker
 
 
 class BotData:

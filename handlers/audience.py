@@ -6,8 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from bot.context import Context
-from bot.i18n import Lang, pick_language
-from bot.render import Viewer
+from bot.render.cards import Viewer
+from bot.render.i18n import Lang, pick_language
 from storage.accounts import bind_account, ensure_account, find_account
 from storage.models import Account
 

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.error import Forbidden, NetworkError, TelegramError
 
 from bot.context import Context
-from bot.i18n import t
+from bot.render.i18n import t
 from handlers.audience import lang_of
 
 logger = logging.getLogger(__name__)

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from bot.context import Context
-from bot.i18n import t
-from bot.lookup import parse_lookup
-from bot.render import Button, Rendered, esc, render_choices, session_label
+from bot.domain.lookup import parse_lookup
+from bot.render.cards import Button, Rendered, esc, render_choices, session_label
+from bot.render.i18n import t
 from handlers.audience import current_account, lang_of
 from handlers.status import pressed, send
 from storage.follows import follow, list_follows, unfollow

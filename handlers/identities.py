@@ -9,8 +9,8 @@ from collections import deque
 from telegram import Update
 
 from bot.context import Context
-from bot.i18n import t
-from bot.render import Rendered
+from bot.render.cards import Rendered
+from bot.render.i18n import t
 from handlers.audience import is_admin, lang_of
 from handlers.status import send
 from storage.identities import CODE_TTL, BindError, BindTarget, create_bind_code, redeem_bind_code, unbind

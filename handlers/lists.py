@@ -7,9 +7,9 @@ from datetime import timedelta
 from telegram import Update
 
 from bot.context import Context
-from bot.i18n import t
-from bot.lifecycle import OPEN_STATES
-from bot.render import Rendered, esc, render_list
+from bot.domain.lifecycle import OPEN_STATES
+from bot.render.cards import Rendered, esc, render_list
+from bot.render.i18n import t
 from handlers.audience import is_admin, lang_of, viewer_of
 from handlers.status import send
 from storage.listings import list_cards

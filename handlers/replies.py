@@ -11,12 +11,13 @@ from telegram import Message, Update
 from telegram.ext import ApplicationHandlerStop, filters
 
 from bot.context import Context
-from bot.documents import MAX_BYTES, DocumentError, read_document
-from bot.i18n import t
-from bot.letters import parse_letter
-from bot.lifecycle import IllegalTransition
-from bot.lookup import parse_lookup
-from bot.registration import (
+from bot.domain.lifecycle import IllegalTransition
+from bot.domain.lookup import parse_lookup
+from bot.letters.documents import MAX_BYTES, DocumentError, read_document
+from bot.letters.parser import parse_letter
+from bot.render.cards import Button, Rendered, esc, render_choices
+from bot.render.i18n import t
+from bot.services.registration import (
     RATINGS,
     LetterDraft,
     NotYours,
@@ -29,7 +30,6 @@ from bot.registration import (
     render_preview,
     set_field,
 )
-from bot.render import Button, Rendered, esc, render_choices
 from handlers.audience import current_account, is_admin, lang_of
 from handlers.status import pressed, send
 from storage.replies import find_current_reply

@@ -8,9 +8,9 @@ from telegram import Update
 from telegram.constants import ParseMode
 
 from bot.context import Context
-from bot.i18n import t
-from bot.keyboards import keyboard
-from bot.render import Button, Rendered
+from bot.render.cards import Button, Rendered
+from bot.render.i18n import t
+from bot.telegram.keyboards import keyboard
 from handlers.audience import current_account, lang_of
 from handlers.status import send
 from storage.accounts import update_preferences

@@ -8,8 +8,8 @@ import re
 from telegram import Update
 
 from bot.context import Context
-from bot.i18n import t
-from bot.render import Rendered
+from bot.render.cards import Rendered
+from bot.render.i18n import t
 from handlers.audience import lang_of
 from handlers.identities import redeem
 from handlers.status import look_up, send

@@ -9,10 +9,8 @@ from typing import Any
 from telegram import Update
 
 from bot.context import Context
-from bot.i18n import t
-from bot.keyboards import keyboard
-from bot.lookup import parse_lookup
-from bot.render import (
+from bot.domain.lookup import parse_lookup
+from bot.render.cards import (
     Rendered,
     TimelineEntry,
     Viewer,
@@ -23,7 +21,9 @@ from bot.render import (
     render_timeline,
     split_message,
 )
-from bot.telegram_bot import reply_html
+from bot.render.i18n import t
+from bot.telegram.bot import reply_html
+from bot.telegram.keyboards import keyboard
 from handlers.audience import lang_of, viewer_of
 from storage.proposals import list_events
 from storage.replies import find_current_reply

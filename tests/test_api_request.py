@@ -14,9 +14,9 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.api_request import JsonRequest
 from bot.sandbox.emulator import BotApiEmulator, SandboxUser
 from bot.sandbox.transport import SANDBOX_BASE_URL, EmulatorTransport
+from bot.telegram.request import JsonRequest
 
 TOKEN = "123456:SANDBOX"
 USER_ID = 42

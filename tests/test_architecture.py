@@ -9,13 +9,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PURE_MODULES = (
-    "bot/clock.py",
-    "bot/lifecycle.py",
-    "bot/letters.py",
+    "bot/domain/clock.py",
+    "bot/domain/lifecycle.py",
+    "bot/letters/parser.py",
     "bot/text.py",
-    "bot/lookup.py",
-    "bot/render.py",
-    "bot/notify.py",
+    "bot/domain/lookup.py",
+    "bot/render/cards.py",
+    "bot/delivery/planner.py",
 )
 FRAMEWORKS = ("telegram", "sqlalchemy", "apscheduler", "aiosqlite", "asyncpg", "alembic")
 ALLOWED = {

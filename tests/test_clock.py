@@ -1,4 +1,4 @@
-"""Tests for bot.clock: injectable clocks, Civil Code month arithmetic and the work calendar."""
+"""Tests for bot.domain.clock: injectable clocks, Civil Code month arithmetic and the work calendar."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.clock import (
+from bot.domain.clock import (
     DueDay,
     SystemClock,
     VirtualClock,

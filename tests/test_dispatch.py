@@ -20,9 +20,9 @@ import telegram
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.clock import VirtualClock
-from bot.dispatch import Dispatcher, DispatchStats, RenderedPush
-from bot.render import Button
+from bot.delivery.dispatcher import Dispatcher, DispatchStats, RenderedPush
+from bot.domain.clock import VirtualClock
+from bot.render.cards import Button
 from bot.sandbox.emulator import BotApiEmulator, Forbidden, RetryAfter, ServerError, Timeout
 from bot.sandbox.transport import build_bot_kwargs
 from storage import outbox
@@ -462,7 +462,7 @@ async def test_dispatcher_unexpected_error_is_logged_and_retried(
             now=START,
         )
 
-    with caplog.at_level(logging.ERROR, logger="bot.dispatch"):
+    with caplog.at_level(logging.ERROR, logger="bot.delivery.dispatcher"):
         stats = await make_dispatcher(sessionmaker, bot, clock, fake_time).run_once()
 
     assert stats.retried == 1

@@ -1,4 +1,4 @@
-"""Tests for bot.documents: .txt encodings, .docx order, .pdf text with CJK repairs, and every refusal code."""
+"""Tests for bot.letters.documents: .txt encodings, .docx order, .pdf text with CJK repairs, and every refusal code."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import docx
 import pytest
 from pypdf import PdfWriter
 
-from bot.documents import (
+from bot.letters.cli import parse_letter_file
+from bot.letters.documents import (
     MAX_BYTES,
     DocumentError,
     decode_text,
@@ -19,8 +20,7 @@ from bot.documents import (
     read_docx,
     repair_pdf_text,
 )
-from bot.letters import parse_letter
-from bot.letters_cli import parse_letter_file
+from bot.letters.parser import parse_letter
 
 SEED = (Path(__file__).parent / "fixtures" / "000_22e5c766df40d68a.txt").read_text(encoding="utf-8")
 SEED_LINES = [line.strip() for line in SEED.splitlines() if line.strip()]

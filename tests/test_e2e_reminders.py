@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.clock import WorkCalendar
+from bot.domain.clock import WorkCalendar
 from bot.sandbox.harness import Sandbox
 from config.settings import load_settings
 

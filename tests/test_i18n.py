@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from bot.i18n import en, pick_language, t, zh
+from bot.render.i18n import en, pick_language, t, zh
 
 
 def _fields(template: str) -> set[str]:

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-import bot.imports
-from bot.clock import VirtualClock, WorkCalendar
-from bot.imports import ImportReport, import_rows, preview_rows, run_export, run_import
-from bot.spreadsheets import ImportRow, read_rows, validate
+import bot.services.imports
+from bot.domain.clock import VirtualClock, WorkCalendar
+from bot.services.imports import ImportReport, import_rows, preview_rows, run_export, run_import
+from bot.spreadsheets.sheets import ImportRow, read_rows, validate
 from config.settings import Settings, load_settings
 from storage.models import Event, Proposal, StatusCard
 from storage.proposals import export_rows, list_events
@@ -234,7 +234,7 @@ async def test_run_import_unsupported_or_missing_file_exits_2(db_url: str, tmp_p
 async def test_run_import_large_file_prints_progress(
     engine: AsyncEngine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bot.imports, "PROGRESS_EVERY", 2)
+    monkeypatch.setattr(bot.services.imports, "PROGRESS_EVERY", 2)
     path = tmp_path / "items.csv"
     path.write_bytes(_csv(*(f"长宁区,人大,17,5,{n:03d},,标题{n},,,,,,," for n in range(1, 6))))
     code, _out, err = await _run(_settings(db_url), path, dry_run=False)

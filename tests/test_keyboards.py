@@ -8,8 +8,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.keyboards import Keyboard, keyboard
-from bot.render import Button, Rendered
+from bot.render.cards import Button, Rendered
+from bot.telegram.keyboards import Keyboard, keyboard
 
 ROWS = (
     (Button("长宁区人大第17届第5次会议 · 第018号", "card:98175"),),

@@ -1,4 +1,4 @@
-"""Tests for bot.letters: the seed letter field by field, varied fixture letters, other encodings and formats,
+"""Tests for bot.letters.parser: the seed letter field by field, varied fixture letters, other encodings and formats,
 and property tests that the parser never raises."""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.documents import read_document
-from bot.letters import (
+from bot.letters.cli import describe_letter, parse_letter_command, parse_letter_file
+from bot.letters.documents import read_document
+from bot.letters.parser import (
     Contact,
     LetterSession,
     ParsedLetter,
@@ -23,7 +24,6 @@ from bot.letters import (
     parse_chinese_number,
     parse_letter,
 )
-from bot.letters_cli import describe_letter, parse_letter_command, parse_letter_file
 from bot.text import Tokenizer, default_userdict
 
 FIXTURES = Path(__file__).parent / "fixtures"

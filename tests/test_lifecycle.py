@@ -1,4 +1,4 @@
-"""Tests for bot.lifecycle: the transition table, event records and derived overdue days."""
+"""Tests for bot.domain.lifecycle: the transition table, event records and derived overdue days."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.lifecycle import (
+from bot.domain.lifecycle import (
     OPEN_STATES,
     Action,
     IllegalTransition,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.lookup import Lookup, number_key, parse_lookup
+from bot.domain.lookup import Lookup, number_key, parse_lookup
 
 
 @pytest.mark.parametrize(

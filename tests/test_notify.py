@@ -1,4 +1,4 @@
-"""Tests for bot.notify: deadline reminder plans, catch-up after downtime, quiet hours and working days."""
+"""Tests for bot.delivery.planner: deadline reminder plans, catch-up after downtime, quiet hours and working days."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.clock import WorkCalendar
-from bot.notify import (
+from bot.delivery.planner import (
     AssignmentView,
     Plan,
     RecipientView,
@@ -21,6 +20,7 @@ from bot.notify import (
     is_quiet,
     overdue_digest,
 )
+from bot.domain.clock import WorkCalendar
 from config.settings import Jurisdiction
 
 D = date.fromisoformat

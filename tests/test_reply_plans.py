@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
-from bot.clock import WorkCalendar
-from bot.notify import Audience, RecipientView, reply_plans, unsatisfied_plans
-from bot.pushes import render_push
+from bot.delivery.planner import Audience, RecipientView, reply_plans, unsatisfied_plans
+from bot.domain.clock import WorkCalendar
+from bot.render.pushes import render_push
 from config.settings import load_settings
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.spreadsheets import (
+from bot.spreadsheets.sheets import (
     MAX_BYTES,
     ImportRow,
     RawRow,

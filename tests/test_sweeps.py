@@ -13,9 +13,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Select
 
-from bot.clock import WorkCalendar, due_day
-from bot.lifecycle import OPEN_STATES
-from bot.sweeps import SWEEP_LEASE, SweepStats, run_sweep
+from bot.delivery.sweeps import SWEEP_LEASE, SweepStats, run_sweep
+from bot.domain.clock import WorkCalendar, due_day
+from bot.domain.lifecycle import OPEN_STATES
 from config.settings import Jurisdiction
 from storage.coordination import acquire_lease, find_lease_holder, find_watermark, release_lease
 from storage.engine import create_engine, create_sessionmaker

@@ -11,14 +11,14 @@ import pytest
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden
 
-from bot.api_request import JsonRequest
 from bot.app import build_application
-from bot.keyboards import keyboard
-from bot.render import Button, Rendered
+from bot.render.cards import Button, Rendered
 from bot.sandbox import emulator as faults
 from bot.sandbox.emulator import BotApiEmulator, SandboxUser
 from bot.sandbox.transport import SANDBOX_BASE_URL, EmulatorTransport, build_bot_kwargs
-from bot.telegram_bot import ProposalBot, reply_html
+from bot.telegram.bot import ProposalBot, reply_html
+from bot.telegram.keyboards import keyboard
+from bot.telegram.request import JsonRequest
 from config.settings import load_settings
 from tests.test_api_request import Recording
 

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import WorkCalendar, due_day
-from bot.events import event_record
-from bot.lifecycle import Action, State, transition
-from bot.lookup import number_key
+from bot.domain.clock import WorkCalendar, due_day
+from bot.domain.lifecycle import Action, State, transition
+from bot.domain.lookup import number_key
+from bot.services.events import event_record
 from config.settings import Jurisdiction
 from storage.proposals import (
     ProposalRecord,

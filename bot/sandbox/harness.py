@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from telegram import Update
 
 from bot.app import build_application
-from bot.clock import VirtualClock
 from bot.context import App
+from bot.domain.clock import VirtualClock
 from bot.sandbox.demo import load_demo
 from bot.sandbox.emulator import BotApiEmulator, SandboxUser, SentMessage
 from bot.sandbox.transport import build_bot_kwargs

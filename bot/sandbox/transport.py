@@ -26,8 +26,8 @@ import tornado.netutil
 import tornado.web
 from telegram.request import HTTPXRequest
 
-from bot.api_request import JsonRequest
 from bot.sandbox.emulator import BotApiEmulator, SimulatedTimeout
+from bot.telegram.request import JsonRequest
 
 __all__ = [
     "SANDBOX_BASE_URL",
@@ -169,7 +169,7 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
 
 
 def make_request(emulator: BotApiEmulator, **kwargs: Any) -> HTTPXRequest:
-    """The bot's own request class (JSON bodies, see bot/api_request.py) with its traffic going to ``emulator``.
+    """The bot's own request class (JSON bodies, see bot/telegram/request.py) with its traffic going to ``emulator``.
 
     ``kwargs`` go to HTTPXRequest.
     """

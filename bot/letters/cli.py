@@ -1,7 +1,7 @@
 """The core of ``proposal-bot parse-letter FILE [--json]``: read a letter file, parse it, and render the result.
 
 The command itself (argument parsing, exit codes) lives in ``bot/__main__.py``; this module only turns a path
-into a :class:`~bot.letters.ParsedLetter` or a :class:`~bot.documents.DocumentError`.
+into a :class:`~bot.letters.parser.ParsedLetter` or a :class:`~bot.letters.documents.DocumentError`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from bot.documents import MAX_BYTES, DocumentError, read_document
-from bot.letters import ParsedLetter, parse_letter
+from bot.letters.documents import MAX_BYTES, DocumentError, read_document
+from bot.letters.parser import ParsedLetter, parse_letter
 from bot.text import Tokenizer, default_userdict
 
 __all__ = ["describe_letter", "parse_letter_command", "parse_letter_file"]

@@ -9,7 +9,7 @@ Line numbers are row numbers as a spreadsheet program shows them (the header is 
 blank rows count, a quoted multi-line CSV cell is one row).
 
 A row with a lead unit but no 交办日期, or the reverse, is valid: the item stays a draft without a due day
-until both are known (``ImportRow.assignable`` tells which rows get a clock; ``bot.imports`` decides what to
+until both are known (``ImportRow.assignable`` tells which rows get a clock; ``bot.services.imports`` decides what to
 store).
 """
 
@@ -31,7 +31,7 @@ import openpyxl
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.datetime import from_excel
 
-from bot.lookup import MAX_DIGITS, number_key
+from bot.domain.lookup import MAX_DIGITS, number_key
 
 __all__ = [
     "BODIES",

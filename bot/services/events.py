@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.lifecycle import Transition
+from bot.domain.lifecycle import Transition
 from storage.proposals import EventRecord
 
 

@@ -16,9 +16,7 @@ from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import WorkCalendar
-from bot.lifecycle import OPEN_STATES
-from bot.notify import (
+from bot.delivery.planner import (
     AssignmentView,
     Plan,
     RecipientView,
@@ -26,6 +24,8 @@ from bot.notify import (
     horizon_days,
     overdue_digest,
 )
+from bot.domain.clock import WorkCalendar
+from bot.domain.lifecycle import OPEN_STATES
 from config.settings import Jurisdiction
 from storage.coordination import acquire_lease, find_watermark, set_watermark
 from storage.outbox import enqueue

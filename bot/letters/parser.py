@@ -1,7 +1,7 @@
 """Reply letters: read the text of a reply (答复, 复函) or co-handling opinion (会办意见) into its fields.
 
 The fields and their JSON form are DESIGN §6 (``parse-letter --json``). The parser works on the text that the
-readers in ``bot.documents`` produce, and copes with what real letters look like: centred title lines, labels
+readers in ``bot.letters.documents`` produce, and copes with what real letters look like: centred title lines, labels
 such as 办理结果/签发人 run together on one line, traditional characters, full-width and ASCII punctuation, PDF
 page debris, publisher metadata above the letter, the same letter printed twice, and 抄送 lines. A field that
 the letter does not state is ``None``: the parser never guesses.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from bot.i18n import en, zh
+from bot.render.i18n import en, zh
 
 Lang = Literal["zh", "en"]
 CATALOGS: dict[str, dict[str, str]] = {"zh": zh.MESSAGES, "en": en.MESSAGES}

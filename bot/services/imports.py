@@ -22,10 +22,10 @@ from typing import TextIO
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.clock import Clock, SystemClock, WorkCalendar, due_day
-from bot.events import event_record
-from bot.lifecycle import Action, State, transition
-from bot.spreadsheets import MAX_BYTES, ImportRow, Notice, SpreadsheetError, read_sheet, validate, write_export
+from bot.domain.clock import Clock, SystemClock, WorkCalendar, due_day
+from bot.domain.lifecycle import Action, State, transition
+from bot.services.events import event_record
+from bot.spreadsheets.sheets import MAX_BYTES, ImportRow, Notice, SpreadsheetError, read_sheet, validate, write_export
 from config.settings import Jurisdiction, Settings
 from storage.calendar import load_overrides
 from storage.cards import rebuild_cards

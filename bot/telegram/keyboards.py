@@ -13,7 +13,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.render import Button, Rendered
+from bot.render.cards import Button, Rendered
 
 __all__ = ["Keyboard", "keyboard"]
 

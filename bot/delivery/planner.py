@@ -24,8 +24,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from types import MappingProxyType
 from typing import Final
 
-from bot.clock import WorkCalendar
-from bot.lifecycle import OPEN_STATES
+from bot.domain.clock import WorkCalendar
+from bot.domain.lifecycle import OPEN_STATES
 from config.settings import Jurisdiction
 
 __all__ = [

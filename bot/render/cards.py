@@ -13,9 +13,9 @@ from datetime import date, datetime, tzinfo
 from functools import lru_cache
 from typing import Any
 
-from bot.clock import WorkCalendar, days_left
-from bot.i18n import t
-from bot.lifecycle import OPEN_STATES, State
+from bot.domain.clock import WorkCalendar, days_left
+from bot.domain.lifecycle import OPEN_STATES, State
+from bot.render.i18n import t
 
 MAX_MESSAGE = 4096
 

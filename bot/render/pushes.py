@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.i18n import t
-from bot.render import Button, Rendered, esc
+from bot.render.cards import Button, Rendered, esc
+from bot.render.i18n import t
 
 #: Rows that carry an item get these buttons: open the card, and stop following the item.
 _ITEM_KINDS = frozenset(

@@ -44,9 +44,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from bot.clock import Clock
-from bot.keyboards import keyboard
-from bot.render import Rendered
+from bot.domain.clock import Clock
+from bot.render.cards import Rendered
+from bot.telegram.keyboards import keyboard
 from storage import outbox
 from storage.outbox import Claimed
 

@@ -11,15 +11,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import WorkCalendar, due_day
-from bot.events import event_record
-from bot.i18n import t
-from bot.letters import ParsedLetter, classify_result
-from bot.lifecycle import Action, IllegalTransition, State, transition
-from bot.notify import Audience, RecipientView, reply_plans, unsatisfied_plans
-from bot.pushes import RATING_CODES
-from bot.render import Button, Rendered, esc
-from bot.sweeps import queue_plans
+from bot.delivery.planner import Audience, RecipientView, reply_plans, unsatisfied_plans
+from bot.delivery.sweeps import queue_plans
+from bot.domain.clock import WorkCalendar, due_day
+from bot.domain.lifecycle import Action, IllegalTransition, State, transition
+from bot.letters.parser import ParsedLetter, classify_result
+from bot.render.cards import Button, Rendered, esc
+from bot.render.i18n import t
+from bot.render.pushes import RATING_CODES
+from bot.services.events import event_record
 from bot.text import Tokenizer
 from config.settings import Jurisdiction
 from storage.accounts import accounts_for, admin_accounts, unit_accounts

@@ -15,12 +15,12 @@ from datetime import UTC, datetime, time, timedelta
 
 import telegram
 
-from bot.clock import VirtualClock
 from bot.context import BotData
-from bot.dispatch import Dispatcher, DispatchStats
-from bot.pushes import render_digest, render_push
-from bot.render import Rendered
-from bot.sweeps import SWEEP_LEASE, run_sweep
+from bot.delivery.dispatcher import Dispatcher, DispatchStats
+from bot.delivery.sweeps import SWEEP_LEASE, run_sweep
+from bot.domain.clock import VirtualClock
+from bot.render.cards import Rendered
+from bot.render.pushes import render_digest, render_push
 from storage import outbox
 from storage.accounts import admin_accounts
 from storage.coordination import release_lease
