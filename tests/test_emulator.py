@@ -1388,6 +1388,18 @@ def test_spec_check_object_depth_limit_matches_old_checks(spec: BotApiSpec, dept
     assert spec.check_object("Update", update) == _OldSpecChecks(spec).check_object("Update", update)
 
 
+def test_spec_checks_a_union_that_contains_an_array_of_itself(spec: BotApiSpec) -> None:
+    # RichText is a String, a RichText object, or an Array of RichText. Compiling its check once recursed without
+    # end; hypothesis found it through test_spec_check_result_matches_old_checks.
+    assert "Array of RichText" in spec.find_type("RichText").subtypes  # type: ignore[union-attr]
+    nested: Any = "plain"
+    for _ in range(4):
+        nested = [nested, "more"]
+    assert spec.check_object("RichText", nested) == _OldSpecChecks(spec).check_object("RichText", nested) == []
+    assert spec.check_object("RichText", [nested, 7]) == _OldSpecChecks(spec).check_object("RichText", [nested, 7])
+    assert spec.check_object("RichText", [nested, 7]) != []
+
+
 def test_spec_check_object_accepts_mappings_that_are_not_dicts(spec: BotApiSpec) -> None:
     chat = MappingProxyType({"id": 1, "type": "private"})
     assert spec.check_object("Chat", chat) == []

@@ -254,7 +254,11 @@ class BotApiSpec:
         elif type_name == "InputFile":
             found = _fits_input_file
         elif spec.subtypes:
-            found = _fits_any_of(tuple(self._checker((s,)) for s in spec.subtypes))
+            # A union may contain itself: RichText is a string, a RichText object or an Array of RichText. Reserve
+            # the name with a forward reference first, so compiling the alternatives finds it instead of recursing.
+            forward = _Forward()
+            self._object_checkers[type_name] = forward.fits
+            found = forward.target = _fits_any_of(tuple(self._checker((s,)) for s in spec.subtypes))
         else:
             found = _ObjectCheck(self, spec).fits
         self._object_checkers[type_name] = found
@@ -418,6 +422,18 @@ def _fits_array_of(inner: _Fits) -> _Fits:
         return True
 
     return fits
+
+
+class _Forward:
+    """A compiled check that is still being built: it calls ``target`` once that is set."""
+
+    __slots__ = ("target",)
+
+    def __init__(self) -> None:
+        self.target: _Fits = _fits_nothing
+
+    def fits(self, value: Any, depth: int, uploads: Mapping[str, Any], lenient: bool) -> bool:
+        return self.target(value, depth, uploads, lenient)
 
 
 class _ObjectCheck:
