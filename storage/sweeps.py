@@ -27,37 +27,20 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from storage.models import Account, Assignment, OutboxMessage, Proposal, Reply
+from bot.domain.assignments import DueAssignment
+from storage.models import Account, Assignment, Proposal, Reply
 
 __all__ = [
-    "DueAssignment",
     "Recipient",
     "admin_recipients",
     "countdown_query",
     "due_assignments",
     "overdue_query",
-    "queued_dedup_keys",
     "rare",
     "unit_recipients",
 ]
 
 _IN_CHUNK = 500  # values per IN (...) list: well under every engine's bind-parameter limit
-
-
-@dataclass(frozen=True, slots=True)
-class DueAssignment:
-    """One active assignment of an open item whose clock is near or past its due day."""
-
-    assignment_id: int
-    proposal_id: int
-    unit_id: int
-    number: str
-    title: str
-    role: str
-    due_on: date
-    original_due_on: date | None
-    state: str
-    answered: bool  # co-units: their opinion (会办意见) is in, so their clock has stopped
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,18 +204,3 @@ async def admin_recipients(session: AsyncSession) -> list[Recipient]:
     """The active admin accounts, by account id."""
     result = await session.execute(_recipient_query().where(Account.role == "admin").order_by(Account.id))
     return [_recipient(row) for row in result]
-
-
-async def queued_dedup_keys(session: AsyncSession, *, keys: Iterable[str]) -> set[str]:
-    """Which of ``keys`` the outbox already holds (in any status): one indexed read instead of one per push.
-
-    The sweep re-plans the day's reminders on every tick; this keeps a tick that finds nothing new cheap.
-    """
-    wanted = sorted(set(keys))
-    found: set[str] = set()
-    for start in range(0, len(wanted), _IN_CHUNK):
-        chunk = wanted[start : start + _IN_CHUNK]
-        found.update(
-            (await session.scalars(select(OutboxMessage.dedup_key).where(OutboxMessage.dedup_key.in_(chunk)))).all()
-        )
-    return found

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.delivery.planner import (
-    AssignmentView,
     Plan,
     RecipientView,
     deadline_reminders,
@@ -20,6 +19,7 @@ from bot.delivery.planner import (
     is_quiet,
     overdue_digest,
 )
+from bot.domain.assignments import DueAssignment
 from bot.domain.clock import WorkCalendar
 from config.settings import Jurisdiction
 
@@ -44,8 +44,8 @@ def item(
     role: str = "lead",
     state: str = "in_progress",
     answered: bool = False,
-) -> AssignmentView:
-    return AssignmentView(
+) -> DueAssignment:
+    return DueAssignment(
         assignment_id=7,
         proposal_id=18,
         unit_id=3,
@@ -64,7 +64,7 @@ ADMIN = RecipientView(account_id=1, chat_id=9001, role="admin", quiet=None, tz=S
 
 
 def plan(
-    a: AssignmentView,
+    a: DueAssignment,
     today: str,
     *,
     last: str | None = "yesterday",
@@ -335,7 +335,7 @@ def test_deadline_reminders_rehandling_counts_as_open() -> None:
 
 
 def test_deadline_reminders_without_due_day_or_recipients_plans_nothing() -> None:
-    undated = AssignmentView(7, 18, 3, "018", "t", "lead", None, None, "assigned")
+    undated = DueAssignment(7, 18, 3, "018", "t", "lead", None, None, "assigned")
     assert plan(undated, "2024-04-22") == []
     assert plan(item(), "2024-04-22", recipients=()) == []
 
@@ -404,7 +404,7 @@ def test_deadline_reminders_dedup_key_changes_with_a_new_due_day() -> None:
 # ------------------------------------------------------------------------------------------------ digest
 
 
-def digest(views: list[AssignmentView], today: str, *, at: str | None = None) -> list[Plan]:
+def digest(views: list[DueAssignment], today: str, *, at: str | None = None) -> list[Plan]:
     return overdue_digest(
         overdue=views,
         admins=[ADMIN],
@@ -418,10 +418,10 @@ def digest(views: list[AssignmentView], today: str, *, at: str | None = None) ->
 def test_overdue_digest_counts_overdue_items_once_and_lists_the_oldest_first() -> None:
     views = [
         item(due="2024-04-29"),
-        AssignmentView(8, 19, 4, "021", "t", "lead", D("2024-04-10"), D("2024-04-10"), "assigned"),
-        AssignmentView(9, 19, 5, "021", "t", "co", D("2024-03-10"), D("2024-03-10"), "assigned"),  # co: not counted
-        AssignmentView(10, 20, 4, "030", "t", "lead", D("2024-05-20"), D("2024-05-20"), "assigned"),  # not due
-        AssignmentView(11, 22, 4, "040", "t", "lead", D("2024-04-01"), D("2024-04-01"), "replied"),  # answered
+        DueAssignment(8, 19, 4, "021", "t", "lead", D("2024-04-10"), D("2024-04-10"), "assigned"),
+        DueAssignment(9, 19, 5, "021", "t", "co", D("2024-03-10"), D("2024-03-10"), "assigned"),  # co: not counted
+        DueAssignment(10, 20, 4, "030", "t", "lead", D("2024-05-20"), D("2024-05-20"), "assigned"),  # not due
+        DueAssignment(11, 22, 4, "040", "t", "lead", D("2024-04-01"), D("2024-04-01"), "replied"),  # answered
     ]
     [p] = digest(views, "2024-05-06")
     assert p.kind == "overdue_digest"

@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from types import MappingProxyType
 from typing import Final
 
+from bot.domain.assignments import DueAssignment
 from bot.domain.clock import WorkCalendar
 from bot.domain.lifecycle import OPEN_STATES
 from config.settings import Jurisdiction
@@ -38,7 +39,6 @@ __all__ = [
     "EXTENSION_NOTICE_DAYS",
     "OVERDUE",
     "OVERDUE_DIGEST",
-    "AssignmentView",
     "Plan",
     "RecipientView",
     "deadline_reminders",
@@ -63,34 +63,9 @@ CO_OFFSETS: Final[frozenset[int]] = frozenset({7, 3, 1, 0})
 #: An extended due day is announced as ending this many days ahead (instead of the plain countdown).
 EXTENSION_NOTICE_DAYS: Final = 7
 
-_LEAD_ROLES: Final = frozenset({"lead", "split"})
 _OFFICE_ROLES: Final = frozenset({"unit", "admin"})  # pushed on working days, in office hours
 _MAX_SEARCH_DAYS: Final = 400
 _ONE_DAY: Final = timedelta(days=1)
-
-
-@dataclass(frozen=True, slots=True)
-class AssignmentView:
-    """One unit's clock on one item, as the planner needs it."""
-
-    assignment_id: int
-    proposal_id: int
-    unit_id: int
-    number: str
-    title: str
-    role: str  # lead | co | split
-    due_on: date | None
-    original_due_on: date | None
-    state: str
-    answered: bool = False  # a co-unit has already sent its opinion (会办意见): its clock has stopped
-
-    @property
-    def extended(self) -> bool:
-        return self.due_on is not None and self.original_due_on is not None and self.due_on != self.original_due_on
-
-    @property
-    def is_lead(self) -> bool:
-        return self.role in _LEAD_ROLES
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +171,7 @@ def horizon_days(profile: Jurisdiction) -> int:
     return max((*profile.reminder_offsets_days, EXTENSION_NOTICE_DAYS))
 
 
-def _offsets(assignment: AssignmentView, profile: Jurisdiction) -> tuple[int, ...]:
+def _offsets(assignment: DueAssignment, profile: Jurisdiction) -> tuple[int, ...]:
     """The countdown offsets that apply to this clock, largest first."""
     offsets = set(profile.reminder_offsets_days)
     if not assignment.is_lead:
@@ -206,7 +181,7 @@ def _offsets(assignment: AssignmentView, profile: Jurisdiction) -> tuple[int, ..
     return tuple(sorted(offsets, reverse=True))
 
 
-def _is_open(assignment: AssignmentView) -> bool:
+def _is_open(assignment: DueAssignment) -> bool:
     if assignment.state not in OPEN_STATES:
         return False
     return assignment.is_lead or not assignment.answered
@@ -222,7 +197,7 @@ class _Trigger:
 
 
 def _latest_trigger(
-    assignment: AssignmentView,
+    assignment: DueAssignment,
     *,
     today: date,
     since: date,
@@ -273,7 +248,7 @@ def _aware_now(now: datetime) -> datetime:
 
 def deadline_reminders(
     *,
-    assignment: AssignmentView,
+    assignment: DueAssignment,
     recipients: Sequence[RecipientView],
     today: date,
     last_swept: date | None,
@@ -328,7 +303,7 @@ def deadline_reminders(
 
 def overdue_digest(
     *,
-    overdue: Sequence[AssignmentView],
+    overdue: Sequence[DueAssignment],
     admins: Sequence[RecipientView],
     today: date,
     now: datetime,
@@ -343,7 +318,7 @@ def overdue_digest(
     """
     if not admins or not calendar.is_workday(today):
         return []
-    oldest: dict[int, AssignmentView] = {}
+    oldest: dict[int, DueAssignment] = {}
     for a in overdue:
         if not a.is_lead or a.due_on is None or a.due_on >= today or a.state not in OPEN_STATES:
             continue

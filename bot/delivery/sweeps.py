@@ -12,33 +12,31 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery.planner import (
-    AssignmentView,
     Plan,
     RecipientView,
     deadline_reminders,
     horizon_days,
     overdue_digest,
 )
+from bot.delivery.queue import queue_plans
+from bot.domain.assignments import DueAssignment
 from bot.domain.clock import WorkCalendar
 from bot.domain.lifecycle import OPEN_STATES
 from config.settings import Jurisdiction
 from storage.coordination import acquire_lease, find_watermark, set_watermark
-from storage.outbox import enqueue
 from storage.sweeps import (
-    DueAssignment,
     Recipient,
     admin_recipients,
     due_assignments,
-    queued_dedup_keys,
     unit_recipients,
 )
 
-__all__ = ["SWEEP_LEASE", "SWEEP_LEASE_TTL", "WATERMARK", "SweepStats", "plan_sweep", "queue_plans", "run_sweep"]
+__all__ = ["SWEEP_LEASE", "SWEEP_LEASE_TTL", "WATERMARK", "SweepStats", "plan_sweep", "run_sweep"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,21 +59,6 @@ class SweepStats:
     last_swept: date | None = None
 
 
-def _assignment_view(row: DueAssignment) -> AssignmentView:
-    return AssignmentView(
-        assignment_id=row.assignment_id,
-        proposal_id=row.proposal_id,
-        unit_id=row.unit_id,
-        number=row.number,
-        title=row.title,
-        role=row.role,
-        due_on=row.due_on,
-        original_due_on=row.original_due_on,
-        state=row.state,
-        answered=row.answered,
-    )
-
-
 def _recipient_view(row: Recipient, tz: tzinfo) -> RecipientView:
     return RecipientView(account_id=row.account_id, chat_id=row.chat_id, role=row.role, quiet=row.quiet, tz=tz)
 
@@ -93,9 +76,8 @@ def plan_sweep(
     tz: tzinfo,
 ) -> list[Plan]:
     """Every push owed for these clocks: reminders to each unit's staff, then the admins' overdue digest."""
-    views = [_assignment_view(row) for row in rows]
     plans: list[Plan] = []
-    for view in views:
+    for view in rows:
         recipients = [_recipient_view(r, tz) for r in staff.get(view.unit_id, ())]
         plans += deadline_reminders(
             assignment=view,
@@ -107,7 +89,7 @@ def plan_sweep(
             calendar=calendar,
         )
     plans += overdue_digest(
-        overdue=views,
+        overdue=rows,
         admins=[_recipient_view(a, tz) for a in admins],
         today=today,
         now=now,
@@ -115,32 +97,6 @@ def plan_sweep(
         calendar=calendar,
     )
     return plans
-
-
-def _payload(plan: Plan) -> dict[str, Any]:
-    return {"text_key": plan.text_key, "params": dict(plan.params)}
-
-
-async def queue_plans(session: AsyncSession, plans: Sequence[Plan], *, now: datetime) -> int:
-    """Put planned pushes into the outbox (dedup keys make this idempotent); returns how many were new."""
-    """Enqueue the plans the outbox does not hold yet; returns how many were queued."""
-    known = await queued_dedup_keys(session, keys=[plan.dedup_key for plan in plans])
-    queued = 0
-    for plan in plans:
-        if plan.dedup_key in known:
-            continue
-        if await enqueue(
-            session,
-            dedup_key=plan.dedup_key,
-            chat_id=plan.chat_id,
-            account_id=plan.recipient_account_id,
-            kind=plan.kind,
-            payload=_payload(plan),
-            due_at=plan.due_at,
-            now=now,
-        ):
-            queued += 1
-    return queued
 
 
 async def run_sweep(

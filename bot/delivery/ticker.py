@@ -17,6 +17,8 @@ import telegram
 
 from bot.context import BotData
 from bot.delivery.dispatcher import Dispatcher, DispatchStats
+from bot.delivery.planner import Plan
+from bot.delivery.queue import queue_plans
 from bot.delivery.sweeps import SWEEP_LEASE, run_sweep
 from bot.domain.clock import VirtualClock
 from bot.render.cards import Rendered
@@ -113,17 +115,20 @@ class Ticker:
             count = await outbox.count_dead_since(session, since=now - timedelta(days=1))
             if count == 0:
                 return
-            for admin in await admin_accounts(session, telegram_ids=deps.admins):
-                await outbox.enqueue(
-                    session,
-                    dedup_key=f"dead_note:{admin.id}:{today.isoformat()}",
+            admins = await admin_accounts(session, telegram_ids=deps.admins)
+            plans = [
+                Plan(
+                    recipient_account_id=admin.id,
                     chat_id=admin.chat_id,
-                    account_id=admin.id,
                     kind="dead_note",
-                    payload={"text_key": "push.dead_note", "params": {"count": count}},
+                    text_key="push.dead_note",
+                    params={"count": count},
                     due_at=now,
-                    now=now,
+                    dedup_key=f"dead_note:{admin.id}:{today.isoformat()}",
                 )
+                for admin in admins
+            ]
+            await queue_plans(session, plans, now=now)
 
     async def dispatch(self) -> int:
         """Send everything due now; returns how many messages went out."""

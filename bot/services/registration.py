@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery.planner import Audience, RecipientView, reply_plans, unsatisfied_plans
-from bot.delivery.sweeps import queue_plans
+from bot.delivery.queue import queue_plans
 from bot.domain.clock import WorkCalendar, due_day
 from bot.domain.lifecycle import Action, IllegalTransition, State, transition
 from bot.letters.parser import ParsedLetter, classify_result
