@@ -10,7 +10,6 @@ from typing import Any
 
 from telegram import BotCommand, BotCommandScopeDefault
 from telegram.ext import (
-    AIORateLimiter,
     ApplicationBuilder,
     CallbackContext,
     CallbackQueryHandler,
@@ -27,6 +26,7 @@ from bot.domain.clock import Clock, SystemClock, WorkCalendar
 from bot.domain.lookup import looks_like_number
 from bot.render.i18n import t
 from bot.telegram.bot import ProposalBot
+from bot.telegram.pacing import reply_limiter
 from bot.telegram.request import JsonRequest
 from bot.text import Tokenizer, default_userdict
 from config.settings import Settings
@@ -236,7 +236,7 @@ def build_application(
         base_file_url=base_file_url,
         request=request,
         get_updates_request=get_updates_request,
-        rate_limiter=AIORateLimiter(max_retries=3) if rate_limit else None,
+        rate_limiter=reply_limiter() if rate_limit else None,
     )
     if kwargs:
         raise TypeError(f"unknown bot_kwargs: {', '.join(sorted(kwargs))}")

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 import telegram
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from bot.domain.clock import VirtualClock
 from bot.render.cards import Button
 from bot.sandbox.emulator import BotApiEmulator, Forbidden, RetryAfter, ServerError, Timeout
 from bot.sandbox.transport import build_bot_kwargs
+from bot.telegram.request import JsonRequest
 from storage import outbox
 from storage.models import Account, OutboxMessage
 
@@ -276,16 +278,20 @@ async def test_dispatcher_retry_after_reschedules_pauses_and_loses_nothing(
 
     first = await dispatcher.run_once()
 
-    assert (first.sent, first.rate_limited) == (2, 1)
-    assert 7.0 in fake_time.slept  # the whole sender paused
-    row = await stored(sessionmaker, "k101")
-    assert (row.status, row.attempts) == ("pending", 0)
-    assert START + timedelta(seconds=7) <= row.due_at <= START + timedelta(seconds=8)
+    # The whole sender pauses: the rest of the batch goes back to the outbox, due when the pause ends, and no
+    # row is held under a lease while it waits.
+    assert (first.sent, first.rate_limited, first.released) == (0, 1, 2)
+    assert max(fake_time.slept) < 1.0  # only the pace of the first send: no waiting out the 7 s in the round
+    for key in ("k101", "k102", "k103"):
+        row = await stored(sessionmaker, key)
+        assert (row.status, row.attempts, row.claimed_by) == ("pending", 0, None)
+        assert START + timedelta(seconds=7) <= row.due_at <= START + timedelta(seconds=8)
+    assert (await dispatcher.run_once()).claimed == 0  # still paused
 
     await drain(dispatcher, sessionmaker, fake_time)
     assert copies(emulator) == {101: 1, 102: 1, 103: 1}
     assert emulator.stats["http_429"] == 1
-    assert emulator.last_message(101).date >= START + timedelta(seconds=7)
+    assert min(m.date for m in emulator.sent) >= START + timedelta(seconds=7)
 
 
 @pytest.mark.parametrize(
@@ -523,6 +529,53 @@ async def test_dispatcher_pause_past_the_lease_hands_the_rest_back(
 
     assert (stats.sent, stats.rate_limited, stats.released) == (0, 1, 2)
     assert set((await statuses(sessionmaker)).values()) == {"pending"}
+
+
+def test_dispatcher_refuses_a_send_timeout_that_could_outlive_the_lease(
+    sessionmaker: async_sessionmaker[AsyncSession], bot: telegram.Bot, clock: VirtualClock, fake_time: FakeTime
+) -> None:
+    # A send starts at the latest a quarter of the lease before it ends; it must end inside that quarter.
+    for too_long in (30.0, 31.0, 0.0):
+        with pytest.raises(ValueError, match="send_timeout"):
+            make_dispatcher(sessionmaker, bot, clock, fake_time, lease=timedelta(minutes=2), send_timeout=too_long)
+    make_dispatcher(sessionmaker, bot, clock, fake_time, lease=timedelta(minutes=2), send_timeout=29.0)
+    make_dispatcher(sessionmaker, bot, clock, fake_time, lease=timedelta(seconds=4))  # the default fits any lease
+
+
+class _Stalled(httpx.AsyncBaseTransport):
+    """A Telegram that takes the request and never answers (a hung connection, no read timeout)."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_dispatcher_a_send_that_never_answers_ends_within_the_lease_and_is_retried(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    emulator: BotApiEmulator,
+    clock: VirtualClock,
+    fake_time: FakeTime,
+) -> None:
+    await add_recipient(sessionmaker, emulator, 101)
+    await push(sessionmaker, "k101", 101)
+    stalled = _Stalled()
+    kwargs = build_bot_kwargs(emulator)
+    kwargs["request"] = JsonRequest(httpx_kwargs={"transport": stalled}, read_timeout=None, write_timeout=None)
+    hung = telegram.Bot(**kwargs)
+    # a lease of 0.4 s: sends start by 0.3 s into it and are cut off after 0.05 s (real time: the send is real I/O)
+    dispatcher = make_dispatcher(sessionmaker, hung, clock, fake_time, lease=timedelta(seconds=0.4), send_timeout=0.05)
+
+    stats = await asyncio.wait_for(dispatcher.run_once(), timeout=10)
+
+    assert stalled.requests == 1
+    assert (stats.sent, stats.retried) == (0, 1)
+    row = await stored(sessionmaker, "k101")
+    assert (row.status, row.attempts, row.claimed_by) == ("pending", 1, None)
+    assert "no answer within" in (row.last_error or "")
 
 
 async def test_run_forever_delivers_and_stops_handing_back_unsent_rows(

@@ -13,7 +13,8 @@ sure a message went out exactly once across a crash; what we can do is make the 
    runs out: a crash repeats at most the one in-flight message. A send whose answer was lost (a timeout
    after Telegram acted) is the same case and is retried the same way.
 4. A dispatcher never starts a send when its lease is about to run out (it hands the rest of the batch
-   back), so another instance cannot take over a row while it is being sent. Marks other than "sent" apply
+   back), and no send lasts longer than that last stretch of the lease (``send_timeout``), so another instance
+   cannot take over a row while it is being sent. Marks other than "sent" apply
    only while this worker still holds the row, so a late failure never undoes a takeover.
 
 Pacing is ours, not Telegram's: a token bucket for the overall rate (30 messages/s) and a next-allowed time
@@ -21,7 +22,8 @@ per chat (1 message/s to a private chat, 20 a minute to a group). PTB's ``AIORat
 limit. The bucket starts empty, so a restarted dispatcher cannot burst into an allowance its predecessor
 already spent, and its burst stays well below Telegram's.
 
-Errors are caught narrowly (STYLE.md #8): ``RetryAfter`` reschedules the row and pauses the whole sender;
+Errors are caught narrowly (STYLE.md #8): ``RetryAfter`` reschedules the row and the rest of the batch after
+``retry_after`` and pauses the whole sender until then, holding no lease while it waits;
 ``Forbidden`` deactivates the chat and kills the row; ``BadRequest`` (chat not found, message too long) kills
 the row at once; network errors, timeouts and 5xx back off exponentially with jitter, and a row dies after
 ``max_attempts`` attempts. Anything else is a bug: it is logged with its traceback and the row is retried.
@@ -37,7 +39,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import telegram
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -70,9 +72,10 @@ def render_payload_text(item: Claimed) -> RenderedPush:
     return Rendered(html=str(item.payload["text"]))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DispatchStats:
-    """What one round did. ``deferred`` rows wait for their chat's pace; ``released`` rows were never tried."""
+    """What one round did, counted as it goes. ``deferred`` rows wait for their chat's pace; ``released`` rows
+    were never tried (the lease ran short, the sender stopped, or Telegram asked it to pause)."""
 
     claimed: int = 0
     sent: int = 0
@@ -86,22 +89,6 @@ class DispatchStats:
     def idle(self) -> bool:
         """Nothing was sendable now: the caller may wait for the next due moment."""
         return self.claimed == self.deferred + self.released
-
-
-@dataclass(slots=True)
-class _Tally:
-    claimed: int = 0
-    sent: int = 0
-    retried: int = 0
-    dead: int = 0
-    rate_limited: int = 0
-    deferred: int = 0
-    released: int = 0
-
-    def freeze(self) -> DispatchStats:
-        return DispatchStats(
-            self.claimed, self.sent, self.retried, self.dead, self.rate_limited, self.deferred, self.released
-        )
 
 
 @dataclass(slots=True)
@@ -162,6 +149,7 @@ class Dispatcher:
         backoff_base: float = 2.0,
         backoff_cap: float = 600.0,
         idle_interval: float = 1.0,
+        send_timeout: float | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -181,8 +169,13 @@ class Dispatcher:
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
         self._lease = lease
-        # Never start a send this close to the lease's end: a send (with PTB's timeouts) must finish first.
+        # Never start a send this close to the lease's end, and never let a send last longer than that: then no
+        # send outlives its lease, and no other instance can take the row over while it is on the wire.
         self._lease_margin = lease / 4
+        margin = self._lease_margin.total_seconds()
+        self._send_timeout = margin / 2 if send_timeout is None else send_timeout
+        if not 0 < self._send_timeout < margin:
+            raise ValueError(f"send_timeout must be positive and below a quarter of the lease ({margin:.0f} s)")
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._idle_interval = idle_interval
@@ -190,6 +183,8 @@ class Dispatcher:
         # outrunning Telegram's own bucket, which holds a full second's worth.
         self._bucket = _TokenBucket(overall_rate, max(1.0, overall_rate / 10), monotonic)
         self._chat_ready: dict[int, float] = {}
+        # Telegram's 429 pauses every send until then (on the injected clock, so the sandbox's virtual time works).
+        self._paused_until: datetime | None = None
         self._wakeup = asyncio.Event()
 
     # ---- public API -----------------------------------------------------------------------------------------
@@ -218,11 +213,16 @@ class Dispatcher:
 
     async def _run_batch(self, limit: int, stop: asyncio.Event | None) -> DispatchStats:
         started = self._clock.now()
+        if self._paused_until is not None:
+            if started < self._paused_until:
+                return DispatchStats()
+            self._paused_until = None
+            self._bucket.empty()  # after a pause, start from an empty allowance like a fresh sender
         async with self._sessionmaker.begin() as session:
             batch = await outbox.claim(session, worker=self.worker_id, now=started, limit=limit, lease=self._lease)
-        tally = _Tally(claimed=len(batch))
+        tally = DispatchStats(claimed=len(batch))
         if not batch:
-            return tally.freeze()
+            return tally
         send_until = started + self._lease - self._lease_margin
         queue = list(batch)
         try:
@@ -238,38 +238,41 @@ class Dispatcher:
                 await self._take_token()
                 self._note_sent(item.chat_id)
                 await self._deliver(item, queue, tally)
+                if self._paused_until is not None:
+                    break
         finally:
             if queue:
-                # Never tried: back to pending now rather than when the lease runs out. Shielded so that a
-                # cancelled task still hands them back.
-                tally.released += await asyncio.shield(self._release([q.id for q in queue]))
-        return tally.freeze()
+                # Never tried: back to pending now rather than when the lease runs out (or, after a 429, when the
+                # pause ends, so no instance runs into the same wall). Shielded so a cancelled task still hands
+                # them back.
+                ids = [q.id for q in queue]
+                tally.released += await asyncio.shield(self._release(ids, due_at=self._paused_until))
+        return tally
 
-    async def _deliver(self, item: Claimed, queue: list[Claimed], tally: _Tally) -> None:
+    async def _deliver(self, item: Claimed, queue: list[Claimed], tally: DispatchStats) -> None:
         try:
             rendered = self._render(item)
             if inspect.isawaitable(rendered):
                 rendered = await rendered
-            await self._bot.send_message(
-                chat_id=item.chat_id,
-                text=rendered.html,
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboard(rendered),
-            )
+            async with asyncio.timeout(self._send_timeout):
+                await self._bot.send_message(
+                    chat_id=item.chat_id,
+                    text=rendered.html,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard(rendered),
+                )
         except RetryAfter as exc:
+            # Handled here and only here: the bot's rate limiter never retries (bot/telegram/pacing.py). The row
+            # waits out retry_after in the outbox, holding no lease, and this sender pauses meanwhile.
             seconds = _seconds(exc.retry_after)
             tally.rate_limited += 1
-            logger.warning("Telegram asks to slow down: pausing all sends for %.0f s", seconds)
+            resume = self._clock.now() + timedelta(seconds=seconds)
+            self._paused_until = resume
+            logger.warning("Telegram asks to slow down: no pushes for %.0f s", seconds)
             async with self._sessionmaker.begin() as session:
                 await outbox.release(
-                    session,
-                    [item.id],
-                    worker=self.worker_id,
-                    due_at=self._clock.now() + timedelta(seconds=seconds),
-                    error=f"429 retry after {seconds:.0f} s",
+                    session, [item.id], worker=self.worker_id, due_at=resume, error=f"429 retry after {seconds:.0f} s"
                 )
-            await self._sleep(seconds)
-            self._bucket.empty()
         except Forbidden as exc:
             tally.dead += 1
             logger.info("chat %s blocked the bot: deactivating it (%s)", item.chat_id, exc.message)
@@ -286,6 +289,9 @@ class Dispatcher:
         except NetworkError as exc:  # TimedOut, 5xx, connection errors
             logger.info("outbox row %s: transient error, will retry: %s", item.id, exc.message)
             await self._retry(item, _describe(exc), tally)
+        except TimeoutError:  # our own bound on the send, tighter than the lease
+            logger.info("outbox row %s: no answer within %.0f s, will retry", item.id, self._send_timeout)
+            await self._retry(item, f"no answer within {self._send_timeout:.0f} s", tally)
         except Exception as exc:
             logger.exception("outbox row %s: unexpected error while sending", item.id)
             await self._retry(item, _describe(exc), tally)
@@ -294,7 +300,7 @@ class Dispatcher:
             async with self._sessionmaker.begin() as session:
                 await outbox.mark_sent(session, item.id, now=self._clock.now())
 
-    async def _retry(self, item: Claimed, error: str, tally: _Tally) -> None:
+    async def _retry(self, item: Claimed, error: str, tally: DispatchStats) -> None:
         attempts = item.attempts + 1
         async with self._sessionmaker.begin() as session:
             if attempts >= self._max_attempts:
@@ -352,13 +358,17 @@ class Dispatcher:
                 deferred += await outbox.release(session, [item.id], worker=self.worker_id, due_at=due)
         return deferred
 
-    async def _release(self, ids: list[int]) -> int:
+    async def _release(self, ids: list[int], *, due_at: datetime | None = None) -> int:
         async with self._sessionmaker.begin() as session:
-            return await outbox.release(session, ids, worker=self.worker_id)
+            return await outbox.release(session, ids, worker=self.worker_id, due_at=due_at)
 
     # ---- idling -------------------------------------------------------------------------------------------
 
     async def _seconds_until_due(self) -> float:
+        if self._paused_until is not None:
+            pause = (self._paused_until - self._clock.now()).total_seconds()
+            if pause > 0:
+                return min(self._idle_interval, pause)
         async with self._sessionmaker() as session:
             due = await outbox.next_due_at(session)
         if due is None:

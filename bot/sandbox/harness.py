@@ -74,11 +74,14 @@ class Sandbox:
         language_code: str = "zh-hans",
         emulator: BotApiEmulator | None = None,
         polling: bool = False,
+        rate_limit: bool = False,
     ) -> None:
         """`emulator` lets several instances of the bot share one Telegram (the multi-instance tests).
 
         With `polling`, the bot also fetches updates the way `proposal-bot run` does, through PTB's Updater
         and getUpdates, so an update put on the emulator's queue (`emulator.enqueue`) travels the whole way in.
+        With `rate_limit`, the bot is built as `proposal-bot run` builds it, with the production rate limiter
+        (bot/telegram/pacing.py).
         """
         self.clock = VirtualClock(at or datetime.now(UTC))
         self.emulator = emulator or BotApiEmulator(now=self.clock.now)
@@ -89,6 +92,7 @@ class Sandbox:
             clock=self.clock,
             bot_kwargs=build_bot_kwargs(self.emulator),
             with_updater=polling,
+            rate_limit=rate_limit,
             tick_interval=None,  # the sandbox drives the ticker itself, on the virtual clock
         )
         self.language_code = language_code
