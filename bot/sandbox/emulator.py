@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeAlias
 
+from bot.sandbox.faults import Fault, FaultPlan, Forbidden, RetryAfter, ServerError, SimulatedTimeout, Timeout
 from bot.sandbox.markup import EntityParseError, parse_html, utf16_len
 from bot.sandbox.spec import BotApiSpec, SpecViolation
 
@@ -37,16 +38,10 @@ __all__ = [
     "BotApiEmulator",
     "Button",
     "CallbackAnswer",
-    "Fault",
-    "Forbidden",
-    "RetryAfter",
     "SandboxChat",
     "SandboxUser",
     "SentMessage",
-    "ServerError",
-    "SimulatedTimeout",
     "StoredFile",
-    "Timeout",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -209,60 +204,12 @@ class CallbackAnswer:
     url: str | None
 
 
-# ---- faults -------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RetryAfter:
-    """Answer 429 Too Many Requests with ``parameters.retry_after = seconds``."""
-
-    seconds: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class ServerError:
-    """Answer with a 5xx status."""
-
-    status: Literal[500, 502] = 500
-
-
-@dataclass(frozen=True, slots=True)
-class Timeout:
-    """Never answer: the transport raises ``httpx.ReadTimeout``.
-
-    With ``delivered=True`` the request takes effect first (the message is sent) and only the answer is
-    lost, which is the case that makes retries produce duplicates.
-    """
-
-    delivered: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Forbidden:
-    """Answer 403 as if the user blocked the bot (or, in a group, the bot was removed)."""
-
-
-Fault: TypeAlias = RetryAfter | ServerError | Timeout | Forbidden
-
-
-class SimulatedTimeout(Exception):
-    """Raised by ``BotApiEmulator.handle`` for an injected Timeout; transports turn it into a read timeout."""
-
-
 class _ApiError(Exception):
     def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.retry_after = retry_after
-
-
-@dataclass(slots=True)
-class _PendingFault:
-    fault: Fault
-    method: str | None
-    chat_id: int | None
-    remaining: int
 
 
 @dataclass(slots=True)
@@ -364,8 +311,7 @@ class BotApiEmulator:
         self._poll_waiters = 0
         self._callback_queries: dict[str, bool] = {}
         self._callback_counter = itertools.count(1)
-        self._faults: list[_PendingFault] = []
-        self._blocked: set[int] = set()
+        self._faults = FaultPlan()
         self._global_bucket: _TokenBucket | None = None
         self._chat_buckets: dict[int, _TokenBucket] = {}
         self._handlers: dict[str, Callable[[Mapping[str, Any], Mapping[str, tuple[str, bytes]]], Any]] = {
@@ -424,13 +370,13 @@ class BotApiEmulator:
 
     def block(self, chat_id: int) -> None:
         """The user blocks the bot: every request to this chat answers 403 until they write again."""
-        self._blocked.add(chat_id)
+        self._faults.block(chat_id)
 
     def unblock(self, chat_id: int) -> None:
-        self._blocked.discard(chat_id)
+        self._faults.unblock(chat_id)
 
     def is_blocked(self, chat_id: int) -> bool:
-        return chat_id in self._blocked
+        return self._faults.is_blocked(chat_id)
 
     # ---- records --------------------------------------------------------------------------------------------
 
@@ -485,24 +431,14 @@ class BotApiEmulator:
         canonical = None
         if method is not None:
             canonical = self.spec.method(method).name
-        self._faults.append(_PendingFault(fault, canonical, chat_id, times))
+        self._faults.add(fault, method=canonical, chat_id=chat_id, times=times)
 
-    def _take_fault(self, method: str, params: Mapping[str, Any]) -> Fault | None:
-        chat_id = _as_chat_id(params.get("chat_id"))
-        for pending in self._faults:
-            if pending.method is None and method == "getUpdates":
-                continue
-            if pending.method is not None and pending.method != method:
-                continue
-            if pending.chat_id is not None and pending.chat_id != chat_id:
-                continue
-            pending.remaining -= 1
-            if pending.remaining == 0:
-                self._faults.remove(pending)
+    def _take_fault(self, method: str, chat_id: int | None) -> Fault | None:
+        fault = self._faults.take(method, chat_id)
+        if fault is not None:
             self.stats["faults_injected"] += 1
-            self.stats[f"fault.{type(pending.fault).__name__}"] += 1
-            return pending.fault
-        return None
+            self.stats[f"fault.{type(fault).__name__}"] += 1
+        return fault
 
     # ---- the API --------------------------------------------------------------------------------------------
 
@@ -529,7 +465,8 @@ class BotApiEmulator:
             _LOGGER.warning("spec violation in %s: %s", name, exc.description)
             return self._error(400, f"Bad Request: {exc.description}")
 
-        fault = self._take_fault(name, params)
+        chat_id = _as_chat_id(params.get("chat_id"))
+        fault = self._take_fault(name, chat_id)
         if isinstance(fault, Timeout) and not fault.delivered:
             raise SimulatedTimeout(f"{name} timed out (injected)")
         if isinstance(fault, RetryAfter):
@@ -537,8 +474,7 @@ class BotApiEmulator:
             return self._error(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
         if isinstance(fault, ServerError):
             return self._error(fault.status, "Internal Server Error" if fault.status == 500 else "Bad Gateway")
-        chat_id = _as_chat_id(params.get("chat_id"))
-        if isinstance(fault, Forbidden) or (chat_id is not None and chat_id in self._blocked):
+        if isinstance(fault, Forbidden) or (chat_id is not None and self._faults.is_blocked(chat_id)):
             return self._error(403, self._forbidden_description(chat_id))
 
         try:
@@ -633,7 +569,7 @@ class BotApiEmulator:
         sent = self.sent[index]
         if not any(b.callback_data == data for row in sent.buttons for b in row):
             raise LookupError(f"message {message_id} has no button with callback data {data!r}")
-        self._blocked.discard(user.user_id)
+        self._faults.unblock(user.user_id)
         query_id = f"{self.bot_id}{next(self._callback_counter):010d}"
         self._callback_queries[query_id] = False
         query: JSONDict = {
@@ -657,7 +593,7 @@ class BotApiEmulator:
     def _incoming_message(self, user: SandboxUser, chat_id: int | None) -> JSONDict:
         chat = self._chat_for(user, chat_id)
         # Writing to the bot means the user has (re)started it.
-        self._blocked.discard(user.user_id)
+        self._faults.unblock(user.user_id)
         message_id = self._allocate_message_id(chat.chat_id)
         message: JSONDict = {
             "message_id": message_id,
