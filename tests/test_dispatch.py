@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.delivery.dispatcher import Dispatcher, DispatchStats, RenderedPush
 from bot.domain.clock import VirtualClock
 from bot.render.cards import Button
-from bot.sandbox.emulator import BotApiEmulator, Forbidden, RetryAfter, ServerError, Timeout
+from bot.sandbox.emulator import BotApiEmulator
+from bot.sandbox.faults import Forbidden, RetryAfter, ServerError, Timeout
 from bot.sandbox.transport import build_bot_kwargs
 from bot.telegram.request import JsonRequest
 from storage import outbox

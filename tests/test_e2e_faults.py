@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.sandbox.emulator import RetryAfter, ServerError, Timeout
+from bot.sandbox.faults import RetryAfter, ServerError, Timeout
 from bot.sandbox.harness import Sandbox
 from config.settings import load_settings
 from storage.accounts import find_account

@@ -28,22 +28,9 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.sandbox.emulator import (
-    _ENTITY_TYPES,
-    _HTML_ENTITY_RE,
-    _HTML_TAGS,
-    _NAMED_ENTITIES,
-    BotApiEmulator,
-    Button,
-    EntityParseError,
-    Forbidden,
-    RetryAfter,
-    SandboxUser,
-    ServerError,
-    SimulatedTimeout,
-    Timeout,
-    parse_html,
-)
+from bot.sandbox.emulator import BotApiEmulator, Button, SandboxUser
+from bot.sandbox.faults import Forbidden, RetryAfter, ServerError, SimulatedTimeout, Timeout
+from bot.sandbox.markup import _ENTITY_TYPES, _HTML_ENTITY_RE, _HTML_TAGS, _NAMED_ENTITIES, EntityParseError, parse_html
 from bot.sandbox.spec import BotApiSpec, SpecViolation
 from bot.sandbox.transport import _json_answer, build_bot_kwargs, dispatch, make_request, serve_loopback
 

@@ -13,7 +13,7 @@ from telegram.error import BadRequest, Forbidden
 
 from bot.app import build_application
 from bot.render.cards import Button, Rendered
-from bot.sandbox import emulator as faults
+from bot.sandbox import faults
 from bot.sandbox.emulator import BotApiEmulator, SandboxUser
 from bot.sandbox.transport import SANDBOX_BASE_URL, EmulatorTransport, build_bot_kwargs
 from bot.telegram.bot import ProposalBot, reply_html

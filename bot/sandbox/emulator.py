@@ -1,29 +1,24 @@
 """An in-memory Telegram Bot API server: the sandbox core.
 
 It answers the Bot API methods the bot uses the way real Telegram does (the same JSON envelopes, the same
-400/403/409/429 errors and descriptions), builds spec-valid incoming updates, records everything the bot sends
-so tests can assert on outcomes, enforces Telegram's flood limits on request, and injects faults. It knows
-nothing about HTTP: ``bot.sandbox.transport`` routes PTB's requests here.
+400/403/409/429 errors and descriptions), builds spec-valid incoming updates, and records everything the bot sends
+so tests can assert on outcomes. It knows nothing about HTTP: ``bot.sandbox.transport`` routes PTB's requests here.
+What it leans on: ``spec`` (the official types), ``markup`` (the HTML parser), ``limits`` (Telegram's size and
+flood limits and value checks) and ``faults`` (injected failures, blocked chats).
 
 Deliberate simplifications, each documented where it is implemented:
-- message length is counted in code points after HTML parsing (Telegram's limit is 4096 "characters");
 - only HTML is parsed; Markdown texts are stored as sent, unvalidated;
-- a private chat's rate limit is a token bucket refilling at 1 message/s with a burst of 3, since Telegram
-  tolerates short bursts to one chat; the overall limit allows 30/s and a group 20/min.
+- message length is counted in code points, and flood limits are token buckets (``limits``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
 import dataclasses
 import itertools
 import logging
-import math
 import mimetypes
-import re
-import struct
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -31,24 +26,30 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeAlias
 
+from bot.sandbox.faults import Fault, FaultPlan, Forbidden, RetryAfter, ServerError, SimulatedTimeout, Timeout
+from bot.sandbox.limits import (
+    CHAT_ACTIONS,
+    MAX_DOWNLOAD_BYTES,
+    ApiError,
+    FloodLimiter,
+    check_button,
+    check_length,
+    check_upload,
+    commands_key,
+    image_size,
+    parse_commands,
+)
+from bot.sandbox.markup import EntityParseError, parse_html, utf16_len
 from bot.sandbox.spec import BotApiSpec, SpecViolation
 
 __all__ = [
     "BotApiEmulator",
     "Button",
     "CallbackAnswer",
-    "EntityParseError",
-    "Fault",
-    "Forbidden",
-    "RetryAfter",
     "SandboxChat",
     "SandboxUser",
     "SentMessage",
-    "ServerError",
-    "SimulatedTimeout",
     "StoredFile",
-    "Timeout",
-    "parse_html",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -56,41 +57,6 @@ _LOGGER = logging.getLogger(__name__)
 JSONDict: TypeAlias = dict[str, Any]
 MessageKind: TypeAlias = Literal["message", "photo", "document"]
 
-MAX_TEXT_LENGTH = 4096
-MAX_CAPTION_LENGTH = 1024
-MAX_CALLBACK_DATA_BYTES = 64
-MAX_COMMANDS = 100
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
-
-_CHAT_ACTIONS = frozenset(
-    {
-        "typing",
-        "upload_photo",
-        "record_video",
-        "upload_video",
-        "record_voice",
-        "upload_voice",
-        "upload_document",
-        "choose_sticker",
-        "find_location",
-        "record_video_note",
-        "upload_video_note",
-    }
-)
-_SCOPE_TYPES = frozenset(
-    {
-        "default",
-        "all_private_chats",
-        "all_group_chats",
-        "all_chat_administrators",
-        "chat",
-        "chat_administrators",
-        "chat_member",
-    }
-)
-_COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
-_LANGUAGE_RE = re.compile(r"[a-z]{2}")
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are exactly the "
     "same as a current content and reply markup of the message"
@@ -211,348 +177,6 @@ class CallbackAnswer:
     url: str | None
 
 
-# ---- faults -------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RetryAfter:
-    """Answer 429 Too Many Requests with ``parameters.retry_after = seconds``."""
-
-    seconds: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class ServerError:
-    """Answer with a 5xx status."""
-
-    status: Literal[500, 502] = 500
-
-
-@dataclass(frozen=True, slots=True)
-class Timeout:
-    """Never answer: the transport raises ``httpx.ReadTimeout``.
-
-    With ``delivered=True`` the request takes effect first (the message is sent) and only the answer is
-    lost, which is the case that makes retries produce duplicates.
-    """
-
-    delivered: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Forbidden:
-    """Answer 403 as if the user blocked the bot (or, in a group, the bot was removed)."""
-
-
-Fault: TypeAlias = RetryAfter | ServerError | Timeout | Forbidden
-
-
-class SimulatedTimeout(Exception):
-    """Raised by ``BotApiEmulator.handle`` for an injected Timeout; transports turn it into a read timeout."""
-
-
-class EntityParseError(ValueError):
-    """Telegram's "can't parse entities" error for malformed HTML."""
-
-
-class _ApiError(Exception):
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.status = status
-        self.description = description
-        self.retry_after = retry_after
-
-
-@dataclass(slots=True)
-class _PendingFault:
-    fault: Fault
-    method: str | None
-    chat_id: int | None
-    remaining: int
-
-
-@dataclass(slots=True)
-class _TokenBucket:
-    rate: float
-    capacity: float
-    tokens: float
-    updated: float
-
-    def refill(self, now: float) -> None:
-        elapsed = max(0.0, now - self.updated)
-        self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
-        self.updated = now
-
-    def wait(self) -> float:
-        # A small tolerance so a sender pacing at exactly the limit is never refused for float rounding.
-        missing = 1.0 - self.tokens
-        return 0.0 if missing <= 1e-9 else missing / self.rate
-
-
-# ---- HTML entities ------------------------------------------------------------------------------------------
-
-_HTML_TAGS = frozenset(
-    {
-        "b",
-        "strong",
-        "i",
-        "em",
-        "u",
-        "ins",
-        "s",
-        "strike",
-        "del",
-        "a",
-        "code",
-        "pre",
-        "tg-spoiler",
-        "span",
-        "blockquote",
-        "tg-emoji",
-    }
-)
-_ENTITY_TYPES = {
-    "b": "bold",
-    "strong": "bold",
-    "i": "italic",
-    "em": "italic",
-    "u": "underline",
-    "ins": "underline",
-    "s": "strikethrough",
-    "strike": "strikethrough",
-    "del": "strikethrough",
-    "tg-spoiler": "spoiler",
-    "span": "spoiler",
-    "code": "code",
-    "pre": "pre",
-    "blockquote": "blockquote",
-    "tg-emoji": "custom_emoji",
-    "a": "text_link",
-}
-_HTML_ENTITY_RE = re.compile(r"&(?:#([0-9]{1,8})|#[xX]([0-9a-fA-F]{1,8})|(lt|gt|amp|quot));")
-_NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
-# Looked up once: str.encode finds a codec other than UTF-8 by name on every call, which costs more than
-# encoding a short chunk.
-_ENCODE_UTF16 = codecs.getencoder("utf-16-le")
-# The parser jumps from one "<" or "&" to the next; the text between is copied as it is. In str patterns
-# ``\s`` is exactly ``str.isspace`` and ``\w`` is ``str.isalnum`` plus "_", the tests Telegram's parser uses.
-_MARKUP_RE = re.compile(r"[<&]")
-_SPACES_RE = re.compile(r"\s*")
-_START_TAG_RE = re.compile(r"<([^\s>]*)(\s*>)?")
-_END_TAG_RE = re.compile(r"</([^\s>]*)\s*")
-_ATTR_NAME_RE = re.compile(r"[\w-]*")
-_BARE_VALUE_RE = re.compile(r"(?:[^\W_]|[.-])*")
-
-
-@dataclass(slots=True)
-class _OpenTag:
-    name: str
-    attrs: dict[str, str]
-    start: int
-    language: str | None = None
-
-
-def _utf16_len(text: str) -> int:
-    # CPython knows whether a string is ASCII without looking at it; only other text needs encoding to count.
-    # A lone surrogate raises UnicodeEncodeError, as str.encode does.
-    return len(text) if text.isascii() else len(_ENCODE_UTF16(text)[0]) // 2
-
-
-def _decode_entity_at(source: str, i: int) -> tuple[str, int] | None:
-    match = _HTML_ENTITY_RE.match(source, i)
-    if match is None:
-        return None
-    return _decode_entity(match)
-
-
-def _decode_entity(match: re.Match[str]) -> tuple[str, int] | None:
-    decimal, hexadecimal, named = match.groups()
-    if named is not None:
-        return _NAMED_ENTITIES[named], match.end()
-    code = int(decimal) if decimal is not None else int(hexadecimal, 16)
-    if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-        return None
-    return chr(code), match.end()
-
-
-def _replace_entity(match: re.Match[str]) -> str:
-    decoded = _decode_entity(match)
-    return match[0] if decoded is None else decoded[0]
-
-
-def _unescape(value: str) -> str:
-    """Decode the character references in an attribute value; an invalid one (``&#0;``) stays as written.
-
-    A reference holds a single "&", so a match that is left alone can hide no other reference.
-    """
-    if "&" not in value:
-        return value
-    return _HTML_ENTITY_RE.sub(_replace_entity, value)
-
-
-def _span_end(pattern: re.Pattern[str], source: str, pos: int) -> int:
-    """Where the run of ``pattern`` starting at ``pos`` ends (``pattern`` matches the empty string too)."""
-    match = pattern.match(source, pos)
-    return pos if match is None else match.end()
-
-
-def _byte_offset(source: str, pos: int) -> int:
-    """Telegram reports positions in UTF-8 bytes; only error messages need them."""
-    return len(source[:pos].encode("utf-8"))
-
-
-def parse_html(source: str) -> tuple[str, list[JSONDict]]:
-    """Parse Telegram-flavoured HTML into plain text and MessageEntity dicts (UTF-16 offsets).
-
-    Follows Telegram's parser: only the supported tags are accepted, every tag must be closed in order, a bare
-    ``<`` is an error, and only ``&lt; &gt; &amp; &quot;`` and numeric character references are decoded (any
-    other ``&`` is literal). Raises EntityParseError with Telegram's wording on malformed input.
-    """
-    out: list[str] = []
-    length = 0
-    stack: list[_OpenTag] = []
-    entities: list[JSONDict] = []
-    n = len(source)
-    i = 0
-    while i < n:
-        # The text up to the next "<" or "&" goes out in one piece.
-        found = _MARKUP_RE.search(source, i)
-        j = n if found is None else found.start()
-        if j > i:
-            text = source[i:j]
-            out.append(text)
-            length += _utf16_len(text)
-            i = j
-            if i == n:
-                break
-        if source[i] == "&":
-            decoded = _decode_entity_at(source, i)
-            text, i = ("&", i + 1) if decoded is None else decoded
-            out.append(text)
-            length += _utf16_len(text)
-            continue
-
-        begin = i
-        end_tag = _END_TAG_RE.match(source, i)
-        if end_tag is not None:
-            name = end_tag[1].lower()
-            j = end_tag.end()
-            if j >= n or source[j] != ">":
-                raise EntityParseError(f"Unclosed end tag at byte offset {_byte_offset(source, begin)}")
-            if not stack:
-                raise EntityParseError(f"Unexpected end tag at byte offset {_byte_offset(source, begin)}")
-            top = stack.pop()
-            if name != top.name:
-                raise EntityParseError(
-                    f'Unmatched end tag at byte offset {_byte_offset(source, begin)}, expected "</{top.name}>", '
-                    f'found "</{name}>"'
-                )
-            _close_tag(top, length, stack, entities)
-            i = j + 1
-            continue
-
-        start_tag = _START_TAG_RE.match(source, i)
-        assert start_tag is not None  # the pattern matches any "<"
-        name = start_tag[1].lower()
-        if name not in _HTML_TAGS:
-            raise EntityParseError(f'Unsupported start tag "{name}" at byte offset {_byte_offset(source, begin)}')
-        attrs: dict[str, str] = {}
-        if start_tag[2] is not None:
-            i = start_tag.end()  # no attributes: what _parse_attributes would find, without the call
-        else:
-            attrs, i = _parse_attributes(source, start_tag.end(1), name, begin)
-        if name == "span" and attrs.get("class") != "tg-spoiler":
-            raise EntityParseError(
-                f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(source, begin)}'
-            )
-        if name == "tg-emoji" and not attrs.get("emoji-id"):
-            raise EntityParseError(
-                f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {_byte_offset(source, begin)}'
-            )
-        stack.append(_OpenTag(name, attrs, length))
-
-    if stack:
-        raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"')
-    entities.sort(key=lambda e: (e["offset"], -e["length"]))
-    return "".join(out), entities
-
-
-def _unclosed_start_tag(source: str, begin: int) -> EntityParseError:
-    return EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(source, begin)}")
-
-
-def _parse_attributes(source: str, j: int, tag: str, begin: int) -> tuple[dict[str, str], int]:
-    """Parse ``attr="value" ...>`` starting at ``j``; return the attributes and the index after ``>``.
-
-    ``begin`` is where the tag starts, for the error messages.
-    """
-    n = len(source)
-    attrs: dict[str, str] = {}
-    while True:
-        j = _span_end(_SPACES_RE, source, j)
-        if j >= n:
-            raise _unclosed_start_tag(source, begin)
-        if source[j] == ">":
-            return attrs, j + 1
-        k = _span_end(_ATTR_NAME_RE, source, j)
-        attr = source[j:k].lower()
-        if not attr:
-            raise EntityParseError(
-                f'Empty attribute name in the tag "{tag}" at byte offset {_byte_offset(source, begin)}'
-            )
-        j = _span_end(_SPACES_RE, source, k)
-        if j >= n:
-            raise _unclosed_start_tag(source, begin)
-        if source[j] != "=":
-            if tag == "blockquote" and attr == "expandable":
-                attrs[attr] = ""
-                continue
-            raise EntityParseError(
-                f'Expected equal sign in declaration of an attribute of the tag "{tag}" at byte offset '
-                f"{_byte_offset(source, begin)}"
-            )
-        j = _span_end(_SPACES_RE, source, j + 1)
-        if j >= n:
-            raise _unclosed_start_tag(source, begin)
-        if source[j] in "\"'":
-            end = source.find(source[j], j + 1)
-            if end < 0:
-                raise _unclosed_start_tag(source, begin)
-            attrs[attr] = _unescape(source[j + 1 : end])
-            j = end + 1
-        else:
-            k = _span_end(_BARE_VALUE_RE, source, j)
-            if k == j:
-                raise _unclosed_start_tag(source, begin)
-            attrs[attr] = source[j:k]
-            j = k
-
-
-def _close_tag(tag: _OpenTag, end: int, stack: list[_OpenTag], entities: list[JSONDict]) -> None:
-    size = end - tag.start
-    if tag.name == "code" and stack and stack[-1].name == "pre":
-        language = tag.attrs.get("class", "")
-        if language.startswith("language-"):
-            # <pre><code class="language-x"> is one pre entity with a language, as in Telegram.
-            stack[-1].language = language.removeprefix("language-")
-            return
-    if size <= 0:
-        return
-    entity: JSONDict = {"type": _ENTITY_TYPES[tag.name], "offset": tag.start, "length": size}
-    if tag.name == "a":
-        href = tag.attrs.get("href")
-        if not href:
-            return
-        entity["url"] = href
-    elif tag.name == "pre" and tag.language:
-        entity["language"] = tag.language
-    elif tag.name == "blockquote" and "expandable" in tag.attrs:
-        entity["type"] = "expandable_blockquote"
-    elif tag.name == "tg-emoji":
-        entity["custom_emoji_id"] = tag.attrs["emoji-id"]
-    entities.append(entity)
-
-
 # ---- the emulator -------------------------------------------------------------------------------------------
 
 
@@ -572,12 +196,6 @@ class BotApiEmulator:
     - ``violations`` lists requests that broke the spec, and any reply or built update of the emulator's own
       that did (a sandbox bug); a correct bot leaves it empty.
     """
-
-    #: Telegram's flood limits, before ``limit_scale``.
-    GLOBAL_PER_SECOND = 30.0
-    PRIVATE_PER_SECOND = 1.0
-    PRIVATE_BURST = 3.0
-    GROUP_PER_MINUTE = 20.0
 
     def __init__(
         self,
@@ -634,10 +252,8 @@ class BotApiEmulator:
         self._poll_waiters = 0
         self._callback_queries: dict[str, bool] = {}
         self._callback_counter = itertools.count(1)
-        self._faults: list[_PendingFault] = []
-        self._blocked: set[int] = set()
-        self._global_bucket: _TokenBucket | None = None
-        self._chat_buckets: dict[int, _TokenBucket] = {}
+        self._faults = FaultPlan()
+        self._flood = FloodLimiter()
         self._handlers: dict[str, Callable[[Mapping[str, Any], Mapping[str, tuple[str, bytes]]], Any]] = {
             "getMe": self._get_me,
             "deleteWebhook": self._delete_webhook,
@@ -694,13 +310,13 @@ class BotApiEmulator:
 
     def block(self, chat_id: int) -> None:
         """The user blocks the bot: every request to this chat answers 403 until they write again."""
-        self._blocked.add(chat_id)
+        self._faults.block(chat_id)
 
     def unblock(self, chat_id: int) -> None:
-        self._blocked.discard(chat_id)
+        self._faults.unblock(chat_id)
 
     def is_blocked(self, chat_id: int) -> bool:
-        return chat_id in self._blocked
+        return self._faults.is_blocked(chat_id)
 
     # ---- records --------------------------------------------------------------------------------------------
 
@@ -755,24 +371,14 @@ class BotApiEmulator:
         canonical = None
         if method is not None:
             canonical = self.spec.method(method).name
-        self._faults.append(_PendingFault(fault, canonical, chat_id, times))
+        self._faults.add(fault, method=canonical, chat_id=chat_id, times=times)
 
-    def _take_fault(self, method: str, params: Mapping[str, Any]) -> Fault | None:
-        chat_id = _as_chat_id(params.get("chat_id"))
-        for pending in self._faults:
-            if pending.method is None and method == "getUpdates":
-                continue
-            if pending.method is not None and pending.method != method:
-                continue
-            if pending.chat_id is not None and pending.chat_id != chat_id:
-                continue
-            pending.remaining -= 1
-            if pending.remaining == 0:
-                self._faults.remove(pending)
+    def _take_fault(self, method: str, chat_id: int | None) -> Fault | None:
+        fault = self._faults.take(method, chat_id)
+        if fault is not None:
             self.stats["faults_injected"] += 1
-            self.stats[f"fault.{type(pending.fault).__name__}"] += 1
-            return pending.fault
-        return None
+            self.stats[f"fault.{type(fault).__name__}"] += 1
+        return fault
 
     # ---- the API --------------------------------------------------------------------------------------------
 
@@ -799,7 +405,8 @@ class BotApiEmulator:
             _LOGGER.warning("spec violation in %s: %s", name, exc.description)
             return self._error(400, f"Bad Request: {exc.description}")
 
-        fault = self._take_fault(name, params)
+        chat_id = _as_chat_id(params.get("chat_id"))
+        fault = self._take_fault(name, chat_id)
         if isinstance(fault, Timeout) and not fault.delivered:
             raise SimulatedTimeout(f"{name} timed out (injected)")
         if isinstance(fault, RetryAfter):
@@ -807,8 +414,7 @@ class BotApiEmulator:
             return self._error(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
         if isinstance(fault, ServerError):
             return self._error(fault.status, "Internal Server Error" if fault.status == 500 else "Bad Gateway")
-        chat_id = _as_chat_id(params.get("chat_id"))
-        if isinstance(fault, Forbidden) or (chat_id is not None and chat_id in self._blocked):
+        if isinstance(fault, Forbidden) or (chat_id is not None and self._faults.is_blocked(chat_id)):
             return self._error(403, self._forbidden_description(chat_id))
 
         try:
@@ -819,7 +425,7 @@ class BotApiEmulator:
                 if handler is None:
                     return self._error(400, "Bad Request: method not supported by the sandbox")
                 result = handler(params, uploads)
-        except _ApiError as exc:
+        except ApiError as exc:
             answer = self._error(exc.status, exc.description, exc.retry_after)
         else:
             if self.check_responses:
@@ -870,7 +476,7 @@ class BotApiEmulator:
             message["reply_to_message"] = original
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_len(command)}]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
         return self._new_update("message", message)
 
     def document_update(
@@ -903,7 +509,7 @@ class BotApiEmulator:
         sent = self.sent[index]
         if not any(b.callback_data == data for row in sent.buttons for b in row):
             raise LookupError(f"message {message_id} has no button with callback data {data!r}")
-        self._blocked.discard(user.user_id)
+        self._faults.unblock(user.user_id)
         query_id = f"{self.bot_id}{next(self._callback_counter):010d}"
         self._callback_queries[query_id] = False
         query: JSONDict = {
@@ -927,7 +533,7 @@ class BotApiEmulator:
     def _incoming_message(self, user: SandboxUser, chat_id: int | None) -> JSONDict:
         chat = self._chat_for(user, chat_id)
         # Writing to the bot means the user has (re)started it.
-        self._blocked.discard(user.user_id)
+        self._faults.unblock(user.user_id)
         message_id = self._allocate_message_id(chat.chat_id)
         message: JSONDict = {
             "message_id": message_id,
@@ -968,7 +574,7 @@ class BotApiEmulator:
         chat_id = _as_chat_id(value)
         chat = self.chats.get(chat_id) if chat_id is not None else None
         if chat is None:
-            raise _ApiError(400, "Bad Request: chat not found")
+            raise ApiError(400, "Bad Request: chat not found")
         return chat
 
     def _store_file(self, folder: str, filename: str | None, mime_type: str | None, data: bytes) -> StoredFile:
@@ -994,29 +600,10 @@ class BotApiEmulator:
         """Apply Telegram's flood limits to one outgoing message; raise a 429 without spending anything."""
         if not self.enforce_limits:
             return
-        now = self.monotonic()
-        scale = self.limit_scale
-        if self._global_bucket is None:
-            capacity = max(1.0, self.GLOBAL_PER_SECOND * scale)
-            self._global_bucket = _TokenBucket(self.GLOBAL_PER_SECOND * scale, capacity, capacity, now)
-        bucket = self._chat_buckets.get(chat.chat_id)
-        if bucket is None:
-            if chat.is_group:
-                rate, capacity = self.GROUP_PER_MINUTE * scale / 60.0, max(1.0, self.GROUP_PER_MINUTE * scale)
-            else:
-                rate, capacity = self.PRIVATE_PER_SECOND * scale, self.PRIVATE_BURST
-            bucket = _TokenBucket(rate, capacity, capacity, now)
-            self._chat_buckets[chat.chat_id] = bucket
-        buckets = (self._global_bucket, bucket)
-        for b in buckets:
-            b.refill(now)
-        wait = max(b.wait() for b in buckets)
-        if wait > 0:
+        seconds = self._flood.admit(chat.chat_id, group=chat.is_group, now=self.monotonic(), scale=self.limit_scale)
+        if seconds is not None:
             self.stats["rate_limited"] += 1
-            seconds = max(1, math.ceil(wait))
-            raise _ApiError(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
-        for b in buckets:
-            b.tokens -= 1.0
+            raise ApiError(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
 
     def _render(self, text: str, parse_mode: str | None, *, caption: bool) -> tuple[str, list[JSONDict]]:
         mode = (parse_mode or "").lower()
@@ -1024,19 +611,12 @@ class BotApiEmulator:
             try:
                 plain, entities = parse_html(text)
             except EntityParseError as exc:
-                raise _ApiError(400, f"Bad Request: can't parse entities: {exc}") from None
+                raise ApiError(400, f"Bad Request: can't parse entities: {exc}") from None
         elif mode in ("", "markdown", "markdownv2"):
             plain, entities = text, []
         else:
-            raise _ApiError(400, "Bad Request: unsupported parse_mode")
-        if caption:
-            if len(plain) > MAX_CAPTION_LENGTH:
-                raise _ApiError(400, "Bad Request: message caption is too long")
-        else:
-            if not plain.strip():
-                raise _ApiError(400, "Bad Request: message text is empty")
-            if len(plain) > MAX_TEXT_LENGTH:
-                raise _ApiError(400, "Bad Request: message is too long")
+            raise ApiError(400, "Bad Request: unsupported parse_mode")
+        check_length(plain, caption=caption)
         return plain, entities
 
     def _check_reply_target(self, chat: SandboxChat, params: Mapping[str, Any]) -> JSONDict | None:
@@ -1046,7 +626,7 @@ class BotApiEmulator:
         target_chat = _as_chat_id(reply.get("chat_id")) or chat.chat_id
         original = self._messages.get((target_chat, int(reply["message_id"])))
         if original is None and not reply.get("allow_sending_without_reply"):
-            raise _ApiError(400, "Bad Request: message to be replied not found")
+            raise ApiError(400, "Bad Request: message to be replied not found")
         return original
 
     def _send(
@@ -1124,33 +704,30 @@ class BotApiEmulator:
             upload = files.get(value.removeprefix("attach://"))
         if upload is not None:
             filename, data = upload
-            if not data:
-                raise _ApiError(400, "Bad Request: file must be non-empty")
-            if len(data) > MAX_UPLOAD_BYTES:
-                raise _ApiError(413, "Request Entity Too Large")
+            check_upload(data)
             return self._store_file(folder, filename or None, None, data)
         if isinstance(value, str):
             existing = self._files.get(value)
             if existing is not None:
                 return existing
             if value.startswith(("http://", "https://")):
-                raise _ApiError(400, "Bad Request: failed to get HTTP URL content")
-        raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+                raise ApiError(400, "Bad Request: failed to get HTTP URL content")
+        raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
 
     def _editable(self, params: Mapping[str, Any]) -> tuple[SandboxChat, int, SentMessage]:
         if "inline_message_id" in params:
-            raise _ApiError(400, "Bad Request: method not supported by the sandbox (inline messages)")
+            raise ApiError(400, "Bad Request: method not supported by the sandbox (inline messages)")
         if "chat_id" not in params:
-            raise _ApiError(400, "Bad Request: chat_id is empty")
+            raise ApiError(400, "Bad Request: chat_id is empty")
         if "message_id" not in params:
-            raise _ApiError(400, "Bad Request: message identifier is not specified")
+            raise ApiError(400, "Bad Request: message identifier is not specified")
         chat = self._resolve_chat(params["chat_id"])
         key = (chat.chat_id, int(params["message_id"]))
         index = self._bot_messages.get(key)
         if index is None:
             if key in self._messages:
-                raise _ApiError(400, "Bad Request: message can't be edited")
-            raise _ApiError(400, "Bad Request: message to edit not found")
+                raise ApiError(400, "Bad Request: message can't be edited")
+            raise ApiError(400, "Bad Request: message to edit not found")
         return chat, index, self.sent[index]
 
     def _apply_edit(self, index: int, record: SentMessage, message: JSONDict) -> JSONDict:
@@ -1176,7 +753,7 @@ class BotApiEmulator:
 
     async def _get_updates(self, params: Mapping[str, Any]) -> list[JSONDict]:
         if self.webhook_url:
-            raise _ApiError(
+            raise ApiError(
                 409,
                 "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
                 "the webhook first",
@@ -1219,7 +796,7 @@ class BotApiEmulator:
     def _set_webhook(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> bool:
         url = str(params["url"])
         if url and not url.startswith("https://"):
-            raise _ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
         self.webhook_url = url
         self.webhook_secret = params.get("secret_token")
         if params.get("allowed_updates") is not None:
@@ -1238,25 +815,9 @@ class BotApiEmulator:
             info["allowed_updates"] = list(self._allowed_updates)
         return info
 
-    def _commands_key(self, params: Mapping[str, Any]) -> tuple[str, str]:
-        language = str(params.get("language_code") or "")
-        if language and not _LANGUAGE_RE.fullmatch(language):
-            raise _ApiError(400, "Bad Request: invalid language code specified")
-        return _scope_key(params.get("scope")), language
-
     def _set_my_commands(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> bool:
-        key = self._commands_key(params)
-        commands = params["commands"]
-        if len(commands) > MAX_COMMANDS:
-            raise _ApiError(400, "Bad Request: too many commands")
-        parsed: list[tuple[str, str]] = []
-        for command in commands:
-            name, description = str(command["command"]), str(command["description"])
-            if not _COMMAND_RE.fullmatch(name):
-                raise _ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
-            if not 1 <= len(description.strip()) <= 256:
-                raise _ApiError(400, "Bad Request: command description must be 1-256 characters long")
-            parsed.append((name, description))
+        key = commands_key(params)
+        parsed = parse_commands(params["commands"])
         if parsed:
             self.commands[key] = tuple(parsed)
         else:
@@ -1264,11 +825,11 @@ class BotApiEmulator:
         return True
 
     def _get_my_commands(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> list[JSONDict]:
-        key = self._commands_key(params)
+        key = commands_key(params)
         return [{"command": c, "description": d} for c, d in self.commands.get(key, ())]
 
     def _delete_my_commands(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> bool:
-        self.commands.pop(self._commands_key(params), None)
+        self.commands.pop(commands_key(params), None)
         return True
 
     def _send_message(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> JSONDict:
@@ -1288,9 +849,9 @@ class BotApiEmulator:
     def _send_photo(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> JSONDict:
         self._resolve_chat(params["chat_id"])
         stored = self._upload("photo", params, files, "photos")
-        size = _image_size(stored.data)
+        size = image_size(stored.data)
         if size is None:
-            raise _ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
         photo = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
@@ -1305,16 +866,16 @@ class BotApiEmulator:
     def _edit_message_text(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> JSONDict:
         _, index, record = self._editable(params)
         if record.kind != "message":
-            raise _ApiError(400, "Bad Request: there is no text in the message to edit")
+            raise ApiError(400, "Bad Request: there is no text in the message to edit")
         if "text" not in params:
-            raise _ApiError(400, "Bad Request: message text is empty")
+            raise ApiError(400, "Bad Request: message text is empty")
         html = str(params["text"])
         parse_mode = params.get("parse_mode")
         plain, entities = self._render(html, parse_mode, caption=False)
         markup, buttons = _inline_keyboard(params.get("reply_markup"))
         old = self._messages[(record.chat_id, record.message_id)]
         if plain == old.get("text") and entities == old.get("entities", []) and markup == old.get("reply_markup"):
-            raise _ApiError(400, _NOT_MODIFIED)
+            raise ApiError(400, _NOT_MODIFIED)
         message = {k: v for k, v in old.items() if k not in ("text", "entities", "reply_markup")}
         message["text"] = plain
         if entities:
@@ -1329,7 +890,7 @@ class BotApiEmulator:
         markup, buttons = _inline_keyboard(params.get("reply_markup"))
         old = self._messages[(record.chat_id, record.message_id)]
         if markup == old.get("reply_markup"):
-            raise _ApiError(400, _NOT_MODIFIED)
+            raise ApiError(400, _NOT_MODIFIED)
         message = {k: v for k, v in old.items() if k != "reply_markup"}
         if markup is not None:
             message["reply_markup"] = markup
@@ -1339,7 +900,7 @@ class BotApiEmulator:
         query_id = str(params["callback_query_id"])
         if self._callback_queries.get(query_id, True):
             # Unknown, or already answered: Telegram accepts one answer per query.
-            raise _ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+            raise ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
         self._callback_queries[query_id] = True
         self.callback_answers.append(
             CallbackAnswer(
@@ -1354,9 +915,9 @@ class BotApiEmulator:
     def _get_file(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> JSONDict:
         stored = self._files.get(str(params["file_id"]))
         if stored is None:
-            raise _ApiError(400, "Bad Request: invalid file_id")
+            raise ApiError(400, "Bad Request: invalid file_id")
         if len(stored.data) > MAX_DOWNLOAD_BYTES:
-            raise _ApiError(400, "Bad Request: file is too big")
+            raise ApiError(400, "Bad Request: file is too big")
         return {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
@@ -1367,8 +928,8 @@ class BotApiEmulator:
     def _send_chat_action(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> bool:
         chat = self._resolve_chat(params["chat_id"])
         action = str(params["action"])
-        if action not in _CHAT_ACTIONS:
-            raise _ApiError(400, "Bad Request: wrong parameter action in request")
+        if action not in CHAT_ACTIONS:
+            raise ApiError(400, "Bad Request: wrong parameter action in request")
         self.chat_actions.append((chat.chat_id, action))
         return True
 
@@ -1407,20 +968,6 @@ def _as_chat_id(value: Any) -> int | None:
     return None
 
 
-def _scope_key(scope: Any) -> str:
-    """``default``, ``all_private_chats``, ``chat:<id>``, ``chat_member:<chat>:<user>``, ..."""
-    if scope is None:
-        return "default"
-    scope_type = str(scope.get("type", ""))
-    if scope_type not in _SCOPE_TYPES:
-        raise _ApiError(400, "Bad Request: wrong scope type specified")
-    if scope_type in ("chat", "chat_administrators"):
-        return f"{scope_type}:{scope['chat_id']}"
-    if scope_type == "chat_member":
-        return f"chat_member:{scope['chat_id']}:{scope['user_id']}"
-    return scope_type
-
-
 def _inline_keyboard(markup: Any) -> tuple[JSONDict | None, tuple[tuple[Button, ...], ...]]:
     """The inline keyboard to echo in the Message and the buttons to record; other markups are not echoed."""
     if not isinstance(markup, Mapping) or "inline_keyboard" not in markup:
@@ -1429,45 +976,10 @@ def _inline_keyboard(markup: Any) -> tuple[JSONDict | None, tuple[tuple[Button, 
     for row in markup["inline_keyboard"]:
         buttons: list[Button] = []
         for raw in row:
-            _check_button(raw)
+            check_button(raw)
             buttons.append(Button(str(raw["text"]), raw.get("callback_data"), raw.get("url")))
         rows.append(tuple(buttons))
     return dict(markup), tuple(rows)
-
-
-_BUTTON_ACTIONS = (
-    "url",
-    "callback_data",
-    "web_app",
-    "login_url",
-    "switch_inline_query",
-    "switch_inline_query_current_chat",
-    "switch_inline_query_chosen_chat",
-    "copy_text",
-    "callback_game",
-    "pay",
-)
-
-
-def _has_action(raw: Mapping[str, Any]) -> bool:
-    """Whether the button does something when pressed."""
-    for key in _BUTTON_ACTIONS:  # noqa: SIM110 - a loop: any() over a generator costs more than the look-ups
-        if key in raw:
-            return True
-    return False
-
-
-def _check_button(raw: Mapping[str, Any]) -> None:
-    if not _has_action(raw):
-        raise _ApiError(
-            400, "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
-        )
-    data = raw.get("callback_data")
-    if data is not None and not 1 <= len(str(data).encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES:
-        raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
-    url = raw.get("url")
-    if url is not None and not str(url).startswith(("http://", "https://", "tg://")):
-        raise _ApiError(400, f"Bad Request: inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
 
 
 def _document_api(stored: StoredFile) -> JSONDict:
@@ -1481,31 +993,3 @@ def _document_api(stored: StoredFile) -> JSONDict:
     if stored.mime_type:
         document["mime_type"] = stored.mime_type
     return document
-
-
-def _image_size(data: bytes) -> tuple[int, int] | None:
-    """Width and height of a PNG, GIF or JPEG image, or None when the bytes are no image Telegram accepts."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) >= 24:
-        width, height = struct.unpack(">II", data[16:24])
-        return int(width), int(height)
-    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
-        width, height = struct.unpack("<HH", data[6:10])
-        return int(width), int(height)
-    if data.startswith(b"\xff\xd8"):
-        return _jpeg_size(data)
-    return None
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    i = 2
-    start_of_frame = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-    while i + 9 < len(data):
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        (size,) = struct.unpack(">H", data[i + 2 : i + 4])
-        if marker in start_of_frame:
-            height, width = struct.unpack(">HH", data[i + 5 : i + 9])
-            return int(width), int(height)
-        i += 2 + size
-    return None

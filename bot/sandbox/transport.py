@@ -26,7 +26,8 @@ import tornado.netutil
 import tornado.web
 from telegram.request import HTTPXRequest
 
-from bot.sandbox.emulator import BotApiEmulator, SimulatedTimeout
+from bot.sandbox.emulator import BotApiEmulator
+from bot.sandbox.faults import SimulatedTimeout
 from bot.telegram.request import JsonRequest
 
 __all__ = [
