@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import AIORateLimiter
 
-from bot.sandbox.emulator import RetryAfter
+from bot.sandbox.faults import RetryAfter
 from bot.sandbox.harness import Sandbox
 from config.settings import load_settings
 
