@@ -46,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.domain.clock import WorkCalendar, due_day
 from bot.domain.lifecycle import RATINGS
+from bot.domain.lookup import number_key
 from storage.cards import rebuild_cards
 from storage.engine import create_sessionmaker
 from storage.migrate import script_heads, upgrade
@@ -210,7 +211,7 @@ class _Loader:
                     "id": pid,
                     "session_id": session_id,
                     "number": item.number,
-                    "number_key": item.number.lstrip("0") or "0",
+                    "number_key": number_key(item.number),
                     "kind": item.kind,
                     "title": item.title,
                     "content": item.content,

@@ -50,6 +50,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, MessageHandler, filters
 
 from bench import seeding
+from bot.domain.lookup import number_key
 from bot.render.cards import Button, Rendered
 from bot.sandbox.emulator import BotApiEmulator, SandboxUser, SentMessage
 from bot.sandbox.harness import Sandbox
@@ -131,7 +132,7 @@ def lookup_texts(db: Path, count: int, rng: random.Random) -> list[str]:
         else:
             number = rng.choice(numbers)
             if rng.random() < 0.5:
-                number = number.lstrip("0") or "0"
+                number = number_key(number)
         texts.append(f"/status {number}" if rng.random() < 0.5 else number)
     return texts
 

@@ -10,7 +10,7 @@ from telegram import Update
 
 from bot.context import Context
 from bot.domain.lookup import parse_lookup
-from bot.render.cards import Button, Rendered, esc, render_choices, session_label
+from bot.render.cards import Button, Rendered, esc, render_choices, session_label, sitting_label
 from bot.render.i18n import t
 from handlers.audience import current_account, lang_of
 from handlers.status import pressed, send
@@ -27,7 +27,8 @@ async def _describe(session: AsyncSession, context: Context, lang: str, kind: st
         card = await context.bot_data.cards.by_id(int(key))
         if card is None:
             return key
-        return t(lang, "follow.target.item", number=esc(card["number"]), session=esc(session_label(card, lang)))
+        label = session_label(card["session"], lang)
+        return t(lang, "follow.target.item", number=esc(card["number"]), session=esc(label))
     if kind == "unit":
         unit = await get_unit(session, unit_id=int(key))
         return t(lang, "follow.target.unit", name=esc(unit.name if unit else key))
@@ -35,9 +36,7 @@ async def _describe(session: AsyncSession, context: Context, lang: str, kind: st
         row = await get_session(session, session_id=int(key))
         label = key
         if row is not None:
-            label = session_label(
-                {"session": {"region": row.region, "body": row.body, "term": row.term, "sitting": row.sitting}}, lang
-            )
+            label = sitting_label(row.region, row.body, row.term, row.sitting, lang)
         return t(lang, "follow.target.session", session=esc(label))
     return t(lang, "follow.target.keyword", name=esc(key))
 

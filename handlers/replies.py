@@ -11,23 +11,23 @@ from telegram import Message, Update
 from telegram.ext import ApplicationHandlerStop, filters
 
 from bot.context import Context
+from bot.domain.card import Card
+from bot.domain.drafts import LetterDraft
 from bot.domain.lifecycle import IllegalTransition
-from bot.domain.lookup import parse_lookup
+from bot.domain.lookup import number_key, parse_lookup
 from bot.letters.documents import MAX_BYTES, DocumentError, read_document
 from bot.letters.parser import parse_letter
 from bot.render.cards import Button, Rendered, esc, render_choices
 from bot.render.i18n import t
+from bot.render.preview import render_field_picker, render_preview
 from bot.services.registration import (
     RATINGS,
-    LetterDraft,
     NotYours,
     ReplaceNeeded,
     check_draft,
     draft_from_letter,
     rate_reply,
     register_reply,
-    render_field_picker,
-    render_preview,
     set_field,
 )
 from handlers.audience import current_account, is_admin, lang_of
@@ -46,7 +46,7 @@ def _user_data(context: Context) -> dict[Any, Any]:
     return data
 
 
-async def _find_item(update: Update, context: Context, text: str, *, prefix: str) -> dict[str, Any] | None:
+async def _find_item(update: Update, context: Context, text: str, *, prefix: str) -> Card | None:
     """The one item a number names; asks the admin to choose when it exists in several sittings."""
     lang = lang_of(update, context)
     lookup = parse_lookup(text)
@@ -117,7 +117,7 @@ async def document_upload(update: Update, context: Context) -> None:
     letter = await asyncio.to_thread(parse_letter, text, tokenizer=tokenizer)
     user_data = _user_data(context)
     caption = (message.caption or "").strip()
-    card: dict[str, Any] | None = None
+    card: Card | None = None
     if caption.startswith("/reply"):
         card = await _find_item(update, context, caption.removeprefix("/reply").strip(), prefix="rpi")
         if card is None:
@@ -127,7 +127,7 @@ async def document_upload(update: Update, context: Context) -> None:
     elif letter.number:
         sitting = letter.session
         cards = await deps.cards.find(
-            letter.number.lstrip("0") or "0",
+            number_key(letter.number),
             term=sitting.term if sitting else None,
             sitting=sitting.sitting if sitting else None,
         )
@@ -146,7 +146,7 @@ async def document_upload(update: Update, context: Context) -> None:
     await send(update, render_preview(draft, card, lang))
 
 
-async def _draft(update: Update, context: Context) -> tuple[LetterDraft, dict[str, Any]] | None:
+async def _draft(update: Update, context: Context) -> tuple[LetterDraft, Card] | None:
     draft = _user_data(context).get(DRAFT)
     card = await context.bot_data.cards.by_id(draft.proposal_id) if isinstance(draft, LetterDraft) else None
     if not isinstance(draft, LetterDraft) or card is None:
@@ -185,7 +185,7 @@ async def preview_button(update: Update, context: Context) -> None:
         await _confirm(update, context, draft, card)
 
 
-async def _confirm(update: Update, context: Context, draft: LetterDraft, card: dict[str, Any]) -> None:
+async def _confirm(update: Update, context: Context, draft: LetterDraft, card: Card) -> None:
     lang = lang_of(update, context)
     deps = context.bot_data
     user = update.effective_user

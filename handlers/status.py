@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import html
 import io
-from typing import Any
 
 from telegram import Update
 
 from bot.context import Context
+from bot.domain.card import Card
 from bot.domain.lookup import parse_lookup
 from bot.render.cards import (
     Rendered,
@@ -51,7 +51,7 @@ async def send(update: Update, rendered: Rendered) -> None:
         await reply_html(message, chunk, markup)
 
 
-async def _card_view(update: Update, context: Context, card: dict[str, Any]) -> Rendered:
+async def _card_view(update: Update, context: Context, card: Card) -> Rendered:
     deps = context.bot_data
     viewer = await viewer_of(update, context) if needs_viewer(card) else Viewer()
     today = deps.clock.now().astimezone(deps.settings.tz).date()
@@ -97,7 +97,7 @@ async def bare_number(update: Update, context: Context) -> None:
         await look_up(update, context, message.text)
 
 
-async def _card_or_gone(update: Update, context: Context, proposal_id: int) -> dict[str, Any] | None:
+async def _card_or_gone(update: Update, context: Context, proposal_id: int) -> Card | None:
     card = await context.bot_data.cards.by_id(proposal_id)
     if card is None:
         await send(update, Rendered(t(lang_of(update, context), "status.gone")))

@@ -19,6 +19,8 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, and_, delete, func, i
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import selectinload
 
+from bot.domain.card import Card, CardHead, CardReply
+from bot.domain.lookup import number_key
 from storage.models import (
     Assignment,
     Deputy,
@@ -52,7 +54,7 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-async def build_card(session: AsyncSession, *, proposal_id: int) -> dict[str, Any] | None:
+async def build_card(session: AsyncSession, *, proposal_id: int) -> Card | None:
     """One card through the ORM, relationship by relationship: the readable reference `build_cards` is held to.
 
     Writes go through `build_cards`; this stays as the specification of the payload (tests compare the two).
@@ -120,7 +122,7 @@ async def build_card(session: AsyncSession, *, proposal_id: int) -> dict[str, An
     }
 
 
-async def build_cards(session: AsyncSession, *, proposal_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+async def build_cards(session: AsyncSession, *, proposal_ids: Sequence[int]) -> dict[int, Card]:
     """The cards of many items with five set-based queries per chunk of ids, keyed by proposal id.
 
     The same payload as `build_card`, read with Core selects on the session's connection (no identity map, no
@@ -129,7 +131,7 @@ async def build_cards(session: AsyncSession, *, proposal_ids: Sequence[int]) -> 
     """
     await session.flush()
     conn = await session.connection()
-    cards: dict[int, dict[str, Any]] = {}
+    cards: dict[int, Card] = {}
     unique = list(dict.fromkeys(proposal_ids))
     for start in range(0, len(unique), MAX_IDS_PER_QUERY):
         chunk = unique[start : start + MAX_IDS_PER_QUERY]
@@ -152,9 +154,9 @@ class _Scope:
         return condition
 
 
-async def _build(conn: AsyncConnection, scope: _Scope) -> dict[int, dict[str, Any]]:
+async def _build(conn: AsyncConnection, scope: _Scope) -> dict[int, Card]:
     """The cards of the items whose id satisfies `scope` (an id list or an id range)."""
-    cards: dict[int, dict[str, Any]] = {}
+    cards: dict[int, Card] = {}
     proposals = await conn.execute(
         select(
             Proposal.id,
@@ -244,12 +246,12 @@ async def _build(conn: AsyncConnection, scope: _Scope) -> dict[int, dict[str, An
         .where(scope(Reply.proposal_id), *is_current)
         .order_by(Reply.proposal_id, Reply.id.desc())
     )
-    current: dict[int, dict[str, Any]] = {}
+    current: dict[int, CardReply] = {}
     for r in replies:
         card = cards[r.proposal_id]
         if card["reply"] is not None:
             continue
-        card["reply"] = current[r.id] = {
+        reply: CardReply = {
             "result": r.result_text,
             "result_class": r.result_class,
             "replied_on": _iso(r.replied_on),
@@ -260,6 +262,7 @@ async def _build(conn: AsyncConnection, scope: _Scope) -> dict[int, dict[str, An
             "has_text": bool(r.has_text),
             "rating": None,
         }
+        card["reply"] = current[r.id] = reply
     if not current:
         return cards
     ratings = await conn.execute(
@@ -270,25 +273,25 @@ async def _build(conn: AsyncConnection, scope: _Scope) -> dict[int, dict[str, An
     )
     rated: set[int] = set()
     for f in ratings:
-        reply = current.get(f.reply_id)
-        if reply is not None and f.reply_id not in rated:
+        rated_reply = current.get(f.reply_id)
+        if rated_reply is not None and f.reply_id not in rated:
             rated.add(f.reply_id)
-            reply["rating"] = f.rating
+            rated_reply["rating"] = f.rating
     return cards
 
 
-def _card_row(card: dict[str, Any]) -> dict[str, Any]:
+def _card_row(card: Card) -> dict[str, Any]:
     """The status_cards row of a card: look-up keys plus the payload as compact JSON text."""
     return {
         "proposal_id": card["id"],
-        "number_key": str(card["number"]).lstrip("0") or "0",
+        "number_key": number_key(card["number"]),
         "term": card["session"]["term"],
         "sitting": card["session"]["sitting"],
         "payload": json.dumps(card, ensure_ascii=False, separators=(",", ":")),
     }
 
 
-async def _insert_cards(conn: AsyncConnection, cards: dict[int, dict[str, Any]]) -> int:
+async def _insert_cards(conn: AsyncConnection, cards: dict[int, Card]) -> int:
     if cards:
         await conn.execute(insert(StatusCard), [_card_row(card) for card in cards.values()])
     return len(cards)
@@ -337,17 +340,17 @@ class CardReader(Protocol):
 
     async def find(
         self, number_key: str, *, term: int | None = None, sitting: int | None = None, limit: int = MAX_MATCHES
-    ) -> list[dict[str, Any]]:
+    ) -> list[Card]:
         """The cards with this number (in this session, if given): at most `limit`, newest session first."""
         ...
 
     async def heads(
         self, number_key: str, *, term: int | None = None, sitting: int | None = None, limit: int = MAX_MATCHES
-    ) -> list[dict[str, Any]]:
+    ) -> list[CardHead]:
         """What `find` finds, cut to each card's head: `{"id", "number", "session"}` (enough to offer a choice)."""
         ...
 
-    async def by_id(self, proposal_id: int) -> dict[str, Any] | None: ...
+    async def by_id(self, proposal_id: int) -> Card | None: ...
 
     def close(self) -> None: ...
 
@@ -364,7 +367,7 @@ class SqliteCardReader:
         self._path = path
         self._conn: sqlite3.Connection | None = None
         self._data_version: int | None = None
-        self._heads: OrderedDict[tuple[str, int | None, int | None, int], list[dict[str, Any]]] = OrderedDict()
+        self._heads: OrderedDict[tuple[str, int | None, int | None, int], list[CardHead]] = OrderedDict()
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -376,13 +379,13 @@ class SqliteCardReader:
 
     async def find(
         self, number_key: str, *, term: int | None = None, sitting: int | None = None, limit: int = MAX_MATCHES
-    ) -> list[dict[str, Any]]:
+    ) -> list[Card]:
         rows = _matching(self._connection(), _CARD_COLUMNS, number_key, term, sitting, limit)
-        return [json.loads(r[0]) for r in rows]
+        return [load_card(r[0]) for r in rows]
 
     async def heads(
         self, number_key: str, *, term: int | None = None, sitting: int | None = None, limit: int = MAX_MATCHES
-    ) -> list[dict[str, Any]]:
+    ) -> list[CardHead]:
         """As the protocol says; the dicts may be shared with later calls, so callers must not change them."""
         conn = self._unchanged_connection()
         key = (number_key, term, sitting, limit)
@@ -390,7 +393,7 @@ class SqliteCardReader:
         if cached is not None:
             self._heads.move_to_end(key)
             return list(cached)
-        heads = []
+        heads: list[CardHead] = []
         for proposal_id, extracted in _matching(conn, _HEAD_COLUMNS, number_key, term, sitting, limit):
             number, session = json.loads(extracted)
             heads.append({"id": proposal_id, "number": number, "session": session})
@@ -408,9 +411,9 @@ class SqliteCardReader:
             self._heads.clear()
         return conn
 
-    async def by_id(self, proposal_id: int) -> dict[str, Any] | None:
+    async def by_id(self, proposal_id: int) -> Card | None:
         row = self._connection().execute(CARD_BY_ID, (proposal_id,)).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        return None if row is None else load_card(row[0])
 
     def close(self) -> None:
         self._heads.clear()
@@ -437,7 +440,7 @@ class EngineCardReader:
 
     async def find(
         self, number_key: str, *, term: int | None = None, sitting: int | None = None, limit: int = MAX_MATCHES
-    ) -> list[dict[str, Any]]:
+    ) -> list[Card]:
         query = "SELECT payload FROM status_cards WHERE number_key = :k"
         params: dict[str, Any] = {"k": number_key, "n": limit}
         if term is not None and sitting is not None:
@@ -446,27 +449,33 @@ class EngineCardReader:
         query += " ORDER BY term DESC, sitting DESC, proposal_id DESC LIMIT :n"
         async with self._engine.connect() as conn:
             result = await conn.execute(text(query), params)
-            return [json.loads(r[0]) for r in result]
+            return [load_card(r[0]) for r in result]
 
     async def heads(
         self, number_key: str, *, term: int | None = None, sitting: int | None = None, limit: int = MAX_MATCHES
-    ) -> list[dict[str, Any]]:
+    ) -> list[CardHead]:
         # One round trip either way; the full read keeps one query for both engines this reader serves.
         cards = await self.find(number_key, term=term, sitting=sitting, limit=limit)
         return [card_head(c) for c in cards]
 
-    async def by_id(self, proposal_id: int) -> dict[str, Any] | None:
+    async def by_id(self, proposal_id: int) -> Card | None:
         async with self._engine.connect() as conn:
             value = await conn.scalar(
                 text("SELECT payload FROM status_cards WHERE proposal_id = :i"), {"i": proposal_id}
             )
-        return None if value is None else dict(json.loads(value))
+        return None if value is None else load_card(value)
 
     def close(self) -> None:
         return None
 
 
-def card_head(card: dict[str, Any]) -> dict[str, Any]:
+def load_card(payload: str) -> Card:
+    """A stored payload as the card it is: written by `_card_row` from a `Card`, so no check on the hot path."""
+    card: Card = json.loads(payload)
+    return card
+
+
+def card_head(card: Card) -> CardHead:
     """A card cut to what a choice between sessions shows: its item id, printed number and session."""
     return {"id": card["id"], "number": card["number"], "session": card["session"]}
 

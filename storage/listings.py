@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from datetime import date
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.card import Card
+from storage.cards import load_card
 from storage.models import Assignment, Proposal, ProposalDeputy, StatusCard
 
 
@@ -22,7 +22,7 @@ async def list_cards(
     due_before: date | None = None,
     due_from: date | None = None,
     limit: int = 200,
-) -> list[dict[str, Any]]:
+) -> list[Card]:
     """Cards of a deputy's items, a unit's items, or all items; optionally by state and due day [from, before).
 
     Ordered by the lead (or the unit's own) due day, earliest first; items without a due day come last.
@@ -51,9 +51,9 @@ async def list_cards(
     query = query.order_by(Assignment.due_on.is_(None), Assignment.due_on, Proposal.id).limit(limit)
     rows = (await session.execute(query)).all()
     seen: set[int] = set()
-    cards: list[dict[str, Any]] = []
+    cards: list[Card] = []
     for payload, _due in rows:
-        card = dict(json.loads(payload))
+        card = load_card(payload)
         if card["id"] not in seen:
             seen.add(card["id"])
             cards.append(card)

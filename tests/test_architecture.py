@@ -240,3 +240,15 @@ def test_architecture_only_the_delivery_queue_puts_rows_in_the_outbox() -> None:
 
 def _is_outbox(node: ast.expr) -> bool:
     return isinstance(node, ast.Name) and node.id == "outbox"
+
+
+def test_architecture_one_number_key_function() -> None:
+    """The leading-zero look-up key ("018" → "18", "000" → "0") is computed by bot.domain.lookup.number_key only."""
+    home = ROOT / "bot" / "domain" / "lookup.py"
+    bad = [
+        str(path.relative_to(ROOT))
+        for pkg in ("bot", "handlers", "storage", "bench")
+        for path in _files(ROOT, pkg)
+        if path != home and 'lstrip("0")' in path.read_text(encoding="utf-8")
+    ]
+    assert bad == []

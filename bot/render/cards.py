@@ -13,6 +13,7 @@ from datetime import date, datetime, tzinfo
 from functools import lru_cache
 from typing import Any
 
+from bot.domain.card import Card, CardHead, CardSession, CardUnit
 from bot.domain.clock import WorkCalendar, days_left
 from bot.domain.lifecycle import OPEN_STATES, State
 from bot.render.i18n import t
@@ -56,40 +57,41 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
-def needs_viewer(card: Mapping[str, Any]) -> bool:
+def needs_viewer(card: Card) -> bool:
     """True when what the card shows depends on who is looking (saves a database read otherwise)."""
-    reply = card.get("reply")
-    return not card.get("public", True) or (reply is not None and reply.get("public") is False)
+    reply = card["reply"]
+    return not card["public"] or (reply is not None and reply["public"] is False)
 
 
-def can_see_private(card: Mapping[str, Any], viewer: Viewer) -> bool:
+def can_see_private(card: Card, viewer: Viewer) -> bool:
     if viewer.role == "admin":
         return True
     if viewer.role == "deputy" and viewer.deputy_id is not None:
-        return any(d.get("id") == viewer.deputy_id for d in card.get("deputies", []))
+        return any(d["id"] == viewer.deputy_id for d in card["deputies"])
     if viewer.role == "unit" and viewer.unit_id is not None:
-        return any(u.get("id") == viewer.unit_id for u in card.get("units", []))
+        return any(u["id"] == viewer.unit_id for u in card["units"])
     return False
 
 
-def session_label(card: Mapping[str, Any], lang: str) -> str:
-    s = card["session"]
-    return _session_label(s["region"], s["body"], s["term"], s["sitting"], lang)
+def session_label(session: CardSession, lang: str) -> str:
+    """长宁区人大第十七届第五次会议, or its English, for a card's session."""
+    return sitting_label(session["region"], session["body"], session["term"], session["sitting"], lang)
 
 
 @lru_cache(maxsize=4096)
-def _session_label(region: str, body: str, term: int, sitting: int, lang: str) -> str:
+def sitting_label(region: str, body: str, term: int, sitting: int, lang: str) -> str:
+    """A sitting's label from its parts (a stored session row, not only a card's)."""
     # a choice list names five sessions per look-up, from a few hundred at most: format each once
     return t(lang, "card.session", region=region, body=t(lang, f"body.{body}"), term=term, sitting=sitting)
 
 
-def _lead(card: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    return next((u for u in card.get("units", []) if u.get("role") == "lead"), None)
+def _lead(card: Card) -> CardUnit | None:
+    return next((u for u in card["units"] if u["role"] == "lead"), None)
 
 
-def _countdown(card: Mapping[str, Any], due: date, today: date, lang: str) -> str:
-    state = card.get("state", "")
-    reply = card.get("reply")
+def _countdown(card: Card, due: date, today: date, lang: str) -> str:
+    state = card["state"]
+    reply = card["reply"]
     if state in {s.value for s in OPEN_STATES}:
         left = days_left(due, today)
         if left > 0:
@@ -97,14 +99,14 @@ def _countdown(card: Mapping[str, Any], due: date, today: date, lang: str) -> st
         if left == 0:
             return t(lang, "card.due_today")
         return t(lang, "card.overdue", days=-left)
-    if reply and reply.get("replied_on"):
+    if reply and reply["replied_on"]:
         late = (date.fromisoformat(reply["replied_on"]) - due).days
         return t(lang, "card.late", days=late) if late > 0 else t(lang, "card.on_time")
     return ""
 
 
 def render_card(
-    card: Mapping[str, Any],
+    card: Card,
     *,
     today: date,
     lang: str,
@@ -117,7 +119,7 @@ def render_card(
     kind_number = t(lang, "card.kind_number", kind=esc(card.get("kind") or ""), number=esc(card["number"]))
     supervised = t(lang, "card.key_supervised") if card.get("key_supervised") else ""
     lines.append(f"<b>{kind_number}</b>{supervised}")
-    lines.append(esc(session_label(card, lang)))
+    lines.append(esc(session_label(card["session"], lang)))
     if not card.get("public", True) and not private_ok:
         lines.append(t(lang, "card.item_withheld"))
         return Rendered("\n".join(lines))
@@ -137,7 +139,7 @@ def render_card(
     warning = ""
     if lead and lead.get("received_on"):
         lines.append(f"{t(lang, 'card.assigned_on')}：{esc(lead['received_on'])}")
-    if lead and lead.get("due_on"):
+    if lead and lead["due_on"]:
         due = date.fromisoformat(lead["due_on"])
         countdown = _countdown(card, due, today, lang)
         extended = ""
@@ -182,16 +184,18 @@ def render_card(
     return Rendered("\n".join(lines), (tuple(row),))
 
 
-def render_choices(cards: Sequence[Mapping[str, Any]], *, number: str, lang: str, more: bool = False) -> Rendered:
+def render_choices(cards: Sequence[CardHead], *, number: str, lang: str, more: bool = False) -> Rendered:
     """Buttons to choose one session when a number exists in several (`more`: older sessions not shown)."""
-    rows = tuple(
-        (Button(t(lang, "button.choose", label=session_label(c, lang), number=c["number"]), f"card:{c['id']}"),)
-        for c in cards
-    )
+    rows = tuple((_choice(c, lang),) for c in cards)
     text = t(lang, "status.choose_session", number=esc(number))
     if more:
         text += "\n" + t(lang, "status.more_sessions", number=esc(number))
     return Rendered(text, rows)
+
+
+def _choice(head: CardHead, lang: str) -> Button:
+    label = session_label(head["session"], lang)
+    return Button(t(lang, "button.choose", label=label, number=head["number"]), f"card:{head['id']}")
 
 
 def render_timeline(number: str, entries: Sequence[TimelineEntry], *, lang: str, tz: tzinfo) -> Rendered:
@@ -251,13 +255,14 @@ __all__ = [
     "render_choices",
     "render_timeline",
     "session_label",
+    "sitting_label",
     "split_message",
 ]
 
 
 def render_list(
     title: str,
-    cards: Sequence[Mapping[str, Any]],
+    cards: Sequence[Card],
     *,
     today: date,
     lang: str,
@@ -270,15 +275,15 @@ def render_list(
         lines.append(t(lang, "list.empty"))
     buttons: list[tuple[Button, ...]] = []
     for card in cards[:shown]:
-        units = card.get("units", [])
-        mine = next((u for u in units if unit_id is not None and u.get("id") == unit_id), None)
+        mine = next((u for u in card["units"] if unit_id is not None and u["id"] == unit_id), None)
         clock = mine or _lead(card)
         due = ""
-        if clock and clock.get("due_on"):
-            countdown = _countdown(card, date.fromisoformat(clock["due_on"]), today, lang)
-            due = f"，{clock['due_on']}" + (f"（{countdown}）" if countdown else "")
+        if clock and clock["due_on"]:
+            due_on = clock["due_on"]
+            countdown = _countdown(card, date.fromisoformat(due_on), today, lang)
+            due = f"，{due_on}" + (f"（{countdown}）" if countdown else "")
             if lang != "zh":
-                due = f", {clock['due_on']}" + (f" ({countdown})" if countdown else "")
+                due = f", {due_on}" + (f" ({countdown})" if countdown else "")
         title_text = str(card.get("title") or "")
         short = title_text if len(title_text) <= 24 else title_text[:23] + "…"
         lines.append(

@@ -5,7 +5,7 @@ transaction that stores the reply, changes the state, records the event and queu
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from typing import Any
 
@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery.planner import Audience, RecipientView, reply_plans, unsatisfied_plans
 from bot.delivery.queue import queue_plans
+from bot.domain.card import Card
 from bot.domain.clock import WorkCalendar, due_day
+from bot.domain.drafts import LetterDraft
 from bot.domain.lifecycle import Action, IllegalTransition, State, transition
+from bot.domain.lookup import number_key
 from bot.letters.parser import ParsedLetter, classify_result
-from bot.render.cards import Button, Rendered, esc
-from bot.render.i18n import t
 from bot.render.pushes import RATING_CODES
 from bot.services.events import event_record
 from bot.text import Tokenizer
@@ -36,22 +37,6 @@ from storage.replies import (
     get_reply,
 )
 
-EDITABLE = (
-    "number",
-    "proposers",
-    "result",
-    "result_class",
-    "signer",
-    "unit",
-    "date",
-    "public",
-    "contact_name",
-    "contact_phone",
-    "contact_address",
-    "contact_postcode",
-    "doc_number",
-    "letter_type",
-)
 RATINGS = dict(RATING_CODES)
 _DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
 
@@ -62,22 +47,6 @@ class ReplaceNeeded(Exception):
 
 class NotYours(Exception):
     """A rating from someone who is not a deputy of the item."""
-
-
-@dataclass(slots=True)
-class LetterDraft:
-    """A parsed letter waiting for the admin's confirmation (kept in the admin's chat data until then)."""
-
-    proposal_id: int
-    fields: dict[str, Any]
-    summary: str
-    keywords: list[str]
-    body: str
-    file_name: str
-    file_data: bytes
-    replace_confirmed: bool = False
-    editing: str | None = None
-    flags: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
 
 def draft_from_letter(
@@ -113,11 +82,11 @@ def draft_from_letter(
     )
 
 
-def check_draft(draft: LetterDraft, card: dict[str, Any], *, has_reply: bool) -> list[tuple[str, dict[str, str]]]:
+def check_draft(draft: LetterDraft, card: Card, *, has_reply: bool) -> list[tuple[str, dict[str, str]]]:
     """Disagreements between the letter and the stored item, as (message key, values) to show the admin."""
     f = draft.fields
     flags: list[tuple[str, dict[str, str]]] = []
-    if f.get("number") and str(f["number"]).lstrip("0") != str(card["number"]).lstrip("0"):
+    if f.get("number") and number_key(str(f["number"])) != number_key(card["number"]):
         flags.append(("reply.flag.number", {"letter": str(f["number"]), "item": str(card["number"])}))
     session = f.get("session")
     card_session = card["session"]
@@ -130,17 +99,17 @@ def check_draft(draft: LetterDraft, card: dict[str, Any], *, has_reply: bool) ->
                 {"letter": f"{letter_sitting[0]}-{letter_sitting[1]}", "item": f"{item_sitting[0]}-{item_sitting[1]}"},
             )
         )
-    names = [d["name"] for d in card.get("deputies", [])]
+    names = [d["name"] for d in card["deputies"]]
     if f.get("proposers"):
         strangers = [n for n in re.split(r"[、,，]", str(f["proposers"])) if n and n not in names]
         if strangers:
             flags.append(("reply.flag.deputy", {"letter": "、".join(strangers), "item": "、".join(names) or "—"}))
-    lead = next((u for u in card.get("units", []) if u.get("role") == "lead"), None)
+    lead = next((u for u in card["units"] if u["role"] == "lead"), None)
     if f.get("unit") and lead and f.get("letter_type") == "reply" and _norm(str(f["unit"])) != _norm(lead["name"]):
         flags.append(("reply.flag.unit", {"letter": str(f["unit"]), "item": lead["name"]}))
-    if f.get("date") and lead and lead.get("received_on") and f["date"] < date.fromisoformat(lead["received_on"]):
+    if f.get("date") and lead and lead["received_on"] and f["date"] < date.fromisoformat(lead["received_on"]):
         flags.append(("reply.flag.date", {"letter": f["date"].isoformat(), "item": lead["received_on"]}))
-    if has_reply and f.get("letter_type") == "reply" and card.get("state") not in {"rehandling", "tracking"}:
+    if has_reply and f.get("letter_type") == "reply" and card["state"] not in {"rehandling", "tracking"}:
         flags.append(("reply.flag.replaced", {}))
     missing = [k for k in ("result", "signer", "unit", "date") if not f.get(k)]
     if missing:
@@ -150,54 +119,6 @@ def check_draft(draft: LetterDraft, card: dict[str, Any], *, has_reply: bool) ->
 
 def _norm(name: str) -> str:
     return re.sub(r"\s+", "", name).removeprefix("上海市")
-
-
-def _value(lang: str, name: str, value: Any) -> str:
-    if value is None or value == "":
-        return t(lang, "value.none")
-    if name == "public":
-        return t(lang, "value.yes" if value else "value.no")
-    if name == "letter_type":
-        return t(lang, f"letter_type.{value}")
-    if isinstance(value, date):
-        return value.isoformat()
-    return esc(value)
-
-
-def render_preview(draft: LetterDraft, card: dict[str, Any], lang: str) -> Rendered:
-    """Every extracted field, the disagreements, and 确认 / 修改 / 取消."""
-    f = draft.fields
-    lines = [
-        t(
-            lang,
-            "reply.preview",
-            kind=t(lang, f"letter_type.{f.get('letter_type') or 'reply'}"),
-            number=esc(card["number"]),
-            title=esc(card.get("title") or ""),
-        )
-    ]
-    lines += [
-        t(lang, "reply.field", label=t(lang, f"field.{name}"), value=_value(lang, name, f.get(name)))
-        for name in EDITABLE
-    ]
-    if draft.summary:
-        lines.append(t(lang, "reply.field", label=t(lang, "field.summary"), value=esc(draft.summary)))
-    if draft.flags:
-        lines.append(t(lang, "reply.flags"))
-        lines += [f"• {t(lang, key, **{k: esc(v) for k, v in values.items()})}" for key, values in draft.flags]
-    lines.append(t(lang, "reply.confirm_hint"))
-    replace = any(key == "reply.flag.replaced" for key, _ in draft.flags)
-    confirm = Button(t(lang, "button.replace"), "rp:replace") if replace else Button(t(lang, "button.confirm"), "rp:ok")
-    return Rendered(
-        "\n".join(lines),
-        ((confirm, Button(t(lang, "button.edit"), "rp:edit"), Button(t(lang, "button.cancel"), "rp:cancel")),),
-    )
-
-
-def render_field_picker(lang: str) -> Rendered:
-    buttons = [Button(t(lang, f"field.{name}"), f"rp:f:{name}") for name in EDITABLE]
-    rows = tuple(tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3))
-    return Rendered(t(lang, "reply.edit_pick"), rows)
 
 
 def set_field(draft: LetterDraft, name: str, text: str) -> str | None:
@@ -449,10 +370,8 @@ async def _unit_staff(session: AsyncSession, *, unit_id: int | None) -> list[Acc
 
 
 __all__ = [
-    "EDITABLE",
     "RATINGS",
     "IllegalTransition",
-    "LetterDraft",
     "NotYours",
     "Rated",
     "Registered",
@@ -461,7 +380,5 @@ __all__ = [
     "draft_from_letter",
     "rate_reply",
     "register_reply",
-    "render_field_picker",
-    "render_preview",
     "set_field",
 ]
