@@ -13,7 +13,7 @@ from bot.domain.lookup import parse_lookup
 from bot.render.cards import Button, Rendered, esc, render_choices, session_label
 from bot.render.i18n import t
 from handlers.audience import current_account, lang_of
-from handlers.status import pressed, send
+from handlers.replying import pressed, send
 from storage.follows import follow, list_follows, unfollow
 from storage.proposals import find_unit, get_session, get_unit, latest_session
 

@@ -11,7 +11,7 @@ from bot.domain.lifecycle import OPEN_STATES
 from bot.render.cards import Rendered, esc, render_list
 from bot.render.i18n import t
 from handlers.audience import is_admin, lang_of, viewer_of
-from handlers.status import send
+from handlers.replying import send
 from storage.listings import list_cards
 from storage.outbox import list_dead
 from storage.proposals import get_unit
