@@ -406,9 +406,9 @@ async def latest_session(session: AsyncSession) -> Session | None:
     )
 
 
-async def get_session(session: AsyncSession, *, session_id: int) -> Session | None:
+async def find_session(session: AsyncSession, *, session_id: int) -> Session | None:
     return await session.get(Session, session_id)
 
 
-async def get_unit(session: AsyncSession, *, unit_id: int) -> Unit | None:
+async def find_unit_by_id(session: AsyncSession, *, unit_id: int) -> Unit | None:
     return await session.get(Unit, unit_id)
