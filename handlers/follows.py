@@ -13,9 +13,9 @@ from bot.domain.lookup import parse_lookup
 from bot.render.cards import Button, Rendered, esc, render_choices, session_label, sitting_label
 from bot.render.i18n import t
 from handlers.audience import current_account, lang_of
-from handlers.status import pressed, send
+from handlers.replying import pressed, send
 from storage.follows import follow, list_follows, unfollow
-from storage.proposals import find_unit, get_session, get_unit, latest_session
+from storage.proposals import find_session, find_unit, find_unit_by_id, latest_session
 
 UNFOLLOW_WORDS = re.compile(r"^\s*(unfollow|取消关注|退订)\s*$", re.IGNORECASE)
 MAX_KEYWORD = 30
@@ -30,10 +30,10 @@ async def _describe(session: AsyncSession, context: Context, lang: str, kind: st
         label = session_label(card["session"], lang)
         return t(lang, "follow.target.item", number=esc(card["number"]), session=esc(label))
     if kind == "unit":
-        unit = await get_unit(session, unit_id=int(key))
+        unit = await find_unit_by_id(session, unit_id=int(key))
         return t(lang, "follow.target.unit", name=esc(unit.name if unit else key))
     if kind == "session":
-        row = await get_session(session, session_id=int(key))
+        row = await find_session(session, session_id=int(key))
         label = key
         if row is not None:
             label = sitting_label(row.region, row.body, row.term, row.sitting, lang)

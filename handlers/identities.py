@@ -12,7 +12,7 @@ from bot.context import Context
 from bot.render.cards import Rendered
 from bot.render.i18n import t
 from handlers.audience import is_admin, lang_of
-from handlers.status import send
+from handlers.replying import send
 from storage.identities import CODE_TTL, BindError, BindTarget, create_bind_code, redeem_bind_code, unbind
 
 GUESS_WINDOW_S = 600.0

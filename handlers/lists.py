@@ -11,10 +11,10 @@ from bot.domain.lifecycle import OPEN_STATES
 from bot.render.cards import Rendered, esc, render_list
 from bot.render.i18n import t
 from handlers.audience import is_admin, lang_of, viewer_of
-from handlers.status import send
+from handlers.replying import send
 from storage.listings import list_cards
 from storage.outbox import list_dead
-from storage.proposals import get_unit
+from storage.proposals import find_unit_by_id
 
 OPEN = frozenset(s.value for s in OPEN_STATES)
 DUE_WINDOW = timedelta(days=30)
@@ -31,7 +31,7 @@ async def mine_command(update: Update, context: Context) -> None:
             title = t(lang, "list.mine", count=len(cards))
         elif viewer.role == "unit" and viewer.unit_id is not None:
             cards = await list_cards(session, unit_id=viewer.unit_id)
-            unit = await get_unit(session, unit_id=viewer.unit_id)
+            unit = await find_unit_by_id(session, unit_id=viewer.unit_id)
             title = t(lang, "list.unit", unit=esc(unit.name if unit else ""), count=len(cards))
         else:
             await send(update, Rendered(t(lang, "list.not_bound")))

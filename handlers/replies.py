@@ -31,7 +31,7 @@ from bot.services.registration import (
     set_field,
 )
 from handlers.audience import current_account, is_admin, lang_of
-from handlers.status import pressed, send
+from handlers.replying import pressed, send
 from storage.replies import find_current_reply
 
 DRAFT = "reply_draft"

@@ -12,7 +12,7 @@ from bot.render.cards import Button, Rendered
 from bot.render.i18n import t
 from bot.telegram.keyboards import keyboard
 from handlers.audience import current_account, lang_of
-from handlers.status import send
+from handlers.replying import send
 from storage.accounts import update_preferences
 from storage.models import Account
 

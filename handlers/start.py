@@ -12,7 +12,8 @@ from bot.render.cards import Rendered
 from bot.render.i18n import t
 from handlers.audience import lang_of
 from handlers.identities import redeem
-from handlers.status import look_up, send
+from handlers.replying import send
+from handlers.status import look_up
 
 DEEP_LINK_ITEM = re.compile(r"^p_(?P<term>\d{1,3})-(?P<sitting>\d{1,2})_(?P<number>\d{1,12})$")
 

@@ -19,36 +19,15 @@ from bot.render.cards import (
     render_card,
     render_choices,
     render_timeline,
-    split_message,
 )
 from bot.render.i18n import t
-from bot.telegram.bot import reply_html
-from bot.telegram.keyboards import keyboard
 from handlers.audience import lang_of, viewer_of
+from handlers.replying import pressed, send
 from storage.proposals import list_events
 from storage.replies import find_current_reply
 
 INLINE_REPLY_LIMIT = 1500
 MAX_CHOICES = 5  # longer letters go as a document, as printed
-
-
-async def pressed(update: Update) -> list[str] | None:
-    """A button press: answer it (so the client stops its spinner) and return its data split at ":"."""
-    query = update.callback_query
-    if query is None or query.data is None:
-        return None
-    await query.answer()
-    return query.data.split(":")
-
-
-async def send(update: Update, rendered: Rendered) -> None:
-    message = update.effective_message
-    if message is None:
-        return
-    chunks = split_message(rendered.html)
-    for i, chunk in enumerate(chunks):
-        markup = keyboard(rendered) if i == len(chunks) - 1 else None
-        await reply_html(message, chunk, markup)
 
 
 async def _card_view(update: Update, context: Context, card: Card) -> Rendered:

@@ -9,6 +9,7 @@ from typing import Literal
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.errors import as_conflict
 from storage.models import Account
 
 
@@ -37,7 +38,8 @@ async def ensure_account(
             created_at=now,
         )
         session.add(account)
-        await session.flush()
+        with as_conflict(f"account of Telegram user {telegram_id}"):
+            await session.flush()
     return account
 
 
@@ -59,7 +61,8 @@ async def bind_account(
     account.deputy_id = deputy_id
     account.unit_id = unit_id
     account.active = True
-    await session.flush()
+    with as_conflict(f"{role} binding of Telegram user {telegram_id}"):
+        await session.flush()
     return account
 
 

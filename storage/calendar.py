@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.errors import as_conflict
 from storage.models import CalendarOverride
 
 
@@ -22,4 +23,5 @@ async def set_override(session: AsyncSession, *, day: date, is_workday: bool, no
     else:
         row.is_workday = is_workday
         row.note = note
-    await session.flush()
+    with as_conflict(f"calendar override for {day.isoformat()}"):
+        await session.flush()

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import IntegrityError
+
 
 class StorageError(Exception):
     """A database operation failed."""
@@ -13,3 +18,15 @@ class NotFound(StorageError):
 
 class Conflict(StorageError):
     """A uniqueness or integrity rule was violated."""
+
+
+@contextmanager
+def as_conflict(what: str) -> Iterator[None]:
+    """Writes inside this block that break a unique or foreign key raise `Conflict(what)` from the driver's error.
+
+    The transaction is spoiled either way: the caller's `sessionmaker.begin()` block rolls it back.
+    """
+    try:
+        yield
+    except IntegrityError as exc:
+        raise Conflict(what) from exc

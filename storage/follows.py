@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.errors import as_conflict
 from storage.models import Subscription
 
 KINDS = ("item", "unit", "keyword", "session")
@@ -25,7 +26,8 @@ async def follow(session: AsyncSession, *, account_id: int, kind: str, key: str,
     if existing is not None:
         return False
     session.add(Subscription(account_id=account_id, target_kind=kind, target_key=key, created_at=now))
-    await session.flush()
+    with as_conflict(f"follow of {kind}:{key} by account {account_id}"):
+        await session.flush()
     return True
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.accounts import bind_account, find_account
+from storage.errors import as_conflict
 from storage.models import Account, BindCode, Deputy, Unit
 from storage.proposals import find_deputy, find_unit, get_or_create_unit
 
@@ -50,7 +51,8 @@ async def create_bind_code(
         if deputy is None:
             deputy = Deputy(name=target.name)
             session.add(deputy)
-            await session.flush()
+            with as_conflict(f"deputy {target.name}"):
+                await session.flush()
         deputy_id = deputy.id
     else:
         unit = await find_unit(session, name=target.name) or await get_or_create_unit(session, target.name)
@@ -67,7 +69,8 @@ async def create_bind_code(
             expires_at=now + ttl,
         )
     )
-    await session.flush()
+    with as_conflict(f"bind code for {target.role} {target.name}"):
+        await session.flush()
     return code
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import selectinload
 
 from storage.cards import refresh_card
-from storage.errors import NotFound
+from storage.errors import NotFound, as_conflict
 from storage.models import Assignment, Deputy, Event, Proposal, ProposalDeputy, Session, Unit
 
 
@@ -111,7 +111,8 @@ async def get_or_create_session(session: AsyncSession, key: SessionKey) -> Sessi
     if row is None:
         row = Session(region=key.region, body=key.body, term=key.term, sitting=key.sitting)
         session.add(row)
-        await session.flush()
+        with as_conflict(f"session {key.label}"):
+            await session.flush()
     cache[key] = row
     return row
 
@@ -128,7 +129,8 @@ async def _get_or_create_named(session: AsyncSession, model: type[_Named], name:
     if row is None:
         row = model(name=name)
         session.add(row)
-        await session.flush()
+        with as_conflict(f"{model.__tablename__} row {name}"):
+            await session.flush()
     cache[name] = row
     return row
 
@@ -271,7 +273,15 @@ async def upsert_proposal(
     """Create the item or bring it in line with the record. Re-importing the same record changes nothing.
 
     `refresh=False` leaves the status card to the caller (a bulk import rebuilds all its cards at the end).
+    Raises Conflict when the record breaks a unique key, such as a number stored under another number key.
     """
+    with as_conflict(f"item {record.session.label} No. {record.number}"):
+        return await _upsert(session, record, now=now, initial_state=initial_state, refresh=refresh)
+
+
+async def _upsert(
+    session: AsyncSession, record: ProposalRecord, *, now: datetime, initial_state: str, refresh: bool
+) -> UpsertResult:
     db_session = await get_or_create_session(session, record.session)
     # match on the number's key so that `18` in a file updates the stored `018` instead of duplicating it
     proposal = await session.scalar(
@@ -406,9 +416,9 @@ async def latest_session(session: AsyncSession) -> Session | None:
     )
 
 
-async def get_session(session: AsyncSession, *, session_id: int) -> Session | None:
+async def find_session(session: AsyncSession, *, session_id: int) -> Session | None:
     return await session.get(Session, session_id)
 
 
-async def get_unit(session: AsyncSession, *, unit_id: int) -> Unit | None:
+async def find_unit_by_id(session: AsyncSession, *, unit_id: int) -> Unit | None:
     return await session.get(Unit, unit_id)

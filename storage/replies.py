@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload, undefer
 
 from storage.cards import refresh_card
-from storage.errors import NotFound
+from storage.errors import NotFound, as_conflict
 from storage.models import Feedback, OutboxMessage, Reply
 from storage.proposals import get_or_create_unit
 
@@ -65,7 +65,8 @@ async def add_reply(session: AsyncSession, *, proposal_id: int, record: ReplyRec
         created_at=now,
     )
     session.add(reply)
-    await session.flush()
+    with as_conflict(f"{record.letter_type} letter for item {proposal_id}"):
+        await session.flush()
     await refresh_card(session, proposal_id=proposal_id)
     return reply
 
@@ -95,7 +96,8 @@ async def add_feedback(
 ) -> Feedback:
     feedback = Feedback(reply_id=reply_id, deputy_id=deputy_id, rating=rating, reason=reason, created_at=now)
     session.add(feedback)
-    await session.flush()
+    with as_conflict(f"rating of reply {reply_id}"):
+        await session.flush()
     await refresh_card(session, proposal_id=proposal_id)
     return feedback
 

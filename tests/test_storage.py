@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
 from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import storage
 from storage.calendar import load_overrides, set_override
 from storage.cards import EngineCardReader, card_reader
 from storage.errors import NotFound
@@ -19,6 +23,8 @@ from storage.proposals import (
     UpsertOutcome,
     export_rows,
     extend_due,
+    find_session,
+    find_unit_by_id,
     get_proposal,
     list_events,
     set_state,
@@ -160,6 +166,35 @@ async def test_get_proposal_unknown_raises_not_found(sessionmaker: async_session
     async with sessionmaker() as s:
         with pytest.raises(NotFound):
             await get_proposal(s, proposal_id=12345)
+
+
+async def test_find_session_and_unit_by_unknown_id_return_none(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessionmaker() as s:
+        assert await find_session(s, session_id=12345) is None
+        assert await find_unit_by_id(s, unit_id=12345) is None
+
+
+def _storage_functions() -> list[tuple[str, str]]:
+    """(qualified name, return annotation) of every public function defined in a storage module."""
+    found = []
+    for info in pkgutil.iter_modules(storage.__path__):
+        module = importlib.import_module(f"storage.{info.name}")
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ == module.__name__ and not name.startswith("_"):
+                found.append((f"{module.__name__}.{name}", str(fn.__annotations__.get("return"))))
+    return found
+
+
+def test_storage_get_functions_never_return_none_and_find_functions_may() -> None:
+    """STYLE #7: `get_x()` raises NotFound when there is nothing; `find_x()` says so with `X | None`."""
+    functions = _storage_functions()
+    gets = [(n, r) for n, r in functions if n.rsplit(".", 1)[1].startswith("get_") and "get_or_create_" not in n]
+    finds = [(n, r) for n, r in functions if n.rsplit(".", 1)[1].startswith("find_")]
+    assert gets and finds
+    assert [n for n, r in gets if "None" in r] == []
+    assert [n for n, r in finds if not r.endswith("| None")] == []
 
 
 async def test_calendar_overrides_round_trip(sessionmaker: async_sessionmaker[AsyncSession]) -> None:

@@ -30,6 +30,7 @@ from config.settings import Jurisdiction, Settings
 from storage.calendar import load_overrides
 from storage.cards import rebuild_cards
 from storage.engine import create_engine, create_sessionmaker
+from storage.errors import StorageError
 from storage.migrate import upgrade
 from storage.proposals import (
     EventRecord,
@@ -321,7 +322,7 @@ async def run_import(
             report = await import_rows(
                 sessionmaker, rows, now=now, calendar=calendar, profile=settings.profile, actor="cli", progress=progress
             )
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, StorageError) as exc:  # StorageError: a row that breaks a unique key (Conflict)
         logger.exception("import of %s failed", path)
         _say(err, f"数据库错误，未保存任何数据：{exc}", f"database error, nothing was stored: {exc}")
         return 1
