@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bot.domain.ratings import ResultClass, result_class
 from bot.text import Tokenizer, despace_cjk, is_heading, is_page_number
 
 __all__ = [
@@ -25,7 +26,6 @@ __all__ = [
     "LetterSession",
     "LetterType",
     "ParsedLetter",
-    "ResultClass",
     "classify_result",
     "normalize_text",
     "parse_chinese_number",
@@ -34,7 +34,6 @@ __all__ = [
 
 LetterType = Literal["reply", "co-handling"]
 LetterKind = Literal["代表建议", "议案", "政协提案"]
-ResultClass = Literal["A", "B", "C", "D"]
 Body = Literal["人大", "政协"]
 
 
@@ -279,6 +278,12 @@ _RESULT_WORDS_C = (
 )
 _RESULT_WORDS_B = ("列入计划拟解决", "列入计划", "拟解决", "正在解决", "计划解决", "逐步解决", "部分解决", "列入规划")
 _RESULT_WORDS_A = ("解决或采纳", "已经解决", "已解决", "基本解决", "已采纳", "采纳", "解决")
+#: Checked in this order: 无法解决 is C although it contains 解决.
+_RESULT_WORDS: tuple[tuple[tuple[str, ...], ResultClass], ...] = (
+    (_RESULT_WORDS_C, "C"),
+    (_RESULT_WORDS_B, "B"),
+    (_RESULT_WORDS_A, "A"),
+)
 
 # Labels are matched longest first; each maps to the field it feeds. "-" marks labels that only end a value.
 _LABELS: dict[str, str] = {
@@ -503,11 +508,10 @@ def classify_result(text: str) -> ResultClass | None:
     t = normalize_text(text).strip()
     m = re.match(r"^[（(【\[]?\s*([A-Da-d])(?![A-Za-z])", t) or re.search(r"(?<![A-Za-z])([A-D])\s*类", t)
     if m:
-        letter = m.group(1).upper()
-        return letter if letter in ("A", "B", "C", "D") else None  # type: ignore[return-value]
-    for words, cls in ((_RESULT_WORDS_C, "C"), (_RESULT_WORDS_B, "B"), (_RESULT_WORDS_A, "A")):
+        return result_class(m.group(1))
+    for words, cls in _RESULT_WORDS:
         if any(w in t for w in words):
-            return cls  # type: ignore[return-value]
+            return cls
     return None
 
 

@@ -15,10 +15,10 @@ from bot.delivery.planner import Audience, RecipientView, reply_plans, unsatisfi
 from bot.delivery.sweeps import queue_plans
 from bot.domain.clock import WorkCalendar, due_day
 from bot.domain.lifecycle import Action, IllegalTransition, State, transition
+from bot.domain.ratings import is_tracking, result_class
 from bot.letters.parser import ParsedLetter, classify_result
 from bot.render.cards import Button, Rendered, esc
 from bot.render.i18n import t
-from bot.render.pushes import RATING_CODES
 from bot.services.events import event_record
 from bot.text import Tokenizer
 from config.settings import Jurisdiction
@@ -52,7 +52,6 @@ EDITABLE = (
     "doc_number",
     "letter_type",
 )
-RATINGS = dict(RATING_CODES)
 _DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
 
 
@@ -212,9 +211,10 @@ def set_field(draft: LetterDraft, name: str, text: str) -> str | None:
         except ValueError:
             return "reply.edit_hint.date"
     elif name == "result_class":
-        if value.upper() not in {"A", "B", "C", "D"}:
+        cls = result_class(value)
+        if cls is None:
             return "reply.edit_hint.result_class"
-        draft.fields["result_class"] = value.upper()
+        draft.fields["result_class"] = cls
     elif name == "public":
         if value.lower() not in {"是", "否", "yes", "no", "y", "n", "公开", "不公开"}:
             return "reply.edit_hint.public"
@@ -305,7 +305,7 @@ async def register_reply(
         if current is not None and state not in {State.rehandling, State.tracking}:
             if not draft.replace_confirmed:
                 raise ReplaceNeeded(proposal.number)
-            after = State.tracking if record.result_class == "B" else State.replied
+            after = State.tracking if is_tracking(record.result_class) else State.replied
             event = EventRecord("reply", state, after, now, actor, {"replaced": "1"})
         else:
             step = transition(state, Action.reply, at=now, actor=actor, result_class=record.result_class)
@@ -450,7 +450,6 @@ async def _unit_staff(session: AsyncSession, *, unit_id: int | None) -> list[Acc
 
 __all__ = [
     "EDITABLE",
-    "RATINGS",
     "IllegalTransition",
     "LetterDraft",
     "NotYours",
