@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bot.domain.numerals import NUMERAL_CHARS, parse_chinese_number
 from bot.domain.ratings import ResultClass, result_class
 from bot.text import Tokenizer, despace_cjk, is_heading, is_page_number
 
@@ -28,7 +29,6 @@ __all__ = [
     "ParsedLetter",
     "classify_result",
     "normalize_text",
-    "parse_chinese_number",
     "parse_letter",
 ]
 
@@ -206,42 +206,7 @@ def normalize_text(text: str) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # Numbers, dates and labels
 
-_CN_DIGITS = {"零": 0, "〇": 0, "O": 0, "o": 0, "0": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
-_CN_DIGITS.update({"六": 6, "七": 7, "八": 8, "九": 9})
-_CN_DIGITS.update({str(i): i for i in range(10)})
-
-
-def parse_chinese_number(text: str) -> int | None:
-    """Parse 17, 十七, 二十一, 一百零五 or 一五 (digit by digit) into an int; None when it is not a number."""
-    text = text.strip()
-    if not text:
-        return None
-    if text.isdigit():
-        return int(text) if text.isascii() else None
-    if "百" not in text and "十" not in text:
-        if all(ch in _CN_DIGITS for ch in text):
-            return int("".join(str(_CN_DIGITS[ch]) for ch in text))
-        return None
-    total = 0
-    current = 0
-    seen_unit = False
-    for ch in text:
-        if ch in _CN_DIGITS:
-            current = _CN_DIGITS[ch]
-        elif ch == "十":
-            total += (current or 1) * 10
-            current = 0
-            seen_unit = True
-        elif ch == "百":
-            total += (current or 1) * 100
-            current = 0
-            seen_unit = True
-        else:
-            return None
-    return total + current if seen_unit else None
-
-
-_NUM = r"[0-9零〇一二三四五六七八九十百两]{1,6}"
+_NUM = rf"[0-9{NUMERAL_CHARS}]{{1,6}}"
 _SESSION = re.compile(
     rf"(?P<pre>[^\s，。：；、《》“”（）]{{0,24}}?)第?\s*(?P<term>{_NUM})\s*届\s*"
     rf"(?P<mid>[^\s，。：；、《》“”（）第次]{{0,14}}?)\s*第?\s*(?P<sitting>{_NUM})\s*次\s*(?:全体)?\s*会议"
