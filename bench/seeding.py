@@ -45,8 +45,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.domain.clock import WorkCalendar, due_day
-from bot.domain.lifecycle import RATINGS
 from bot.domain.lookup import number_key
+from bot.domain.ratings import Rating
 from storage.cards import rebuild_cards
 from storage.engine import create_sessionmaker
 from storage.migrate import script_heads, upgrade
@@ -201,7 +201,7 @@ class _Loader:
                 )
             assigned_at = datetime.combine(item.assigned_on, datetime.min.time(), UTC) + timedelta(hours=2)
             replied_on = _replied_on(item.reply_text)
-            rating = rng.choice(RATINGS) if replied_on is not None and rng.random() < 0.5 else None
+            rating = rng.choice([r.value for r in Rating]) if replied_on is not None and rng.random() < 0.5 else None
             if replied_on is not None:
                 state = "closed" if rating else "replied"
             else:

@@ -15,13 +15,14 @@ from bot.domain.card import Card
 from bot.domain.drafts import LetterDraft
 from bot.domain.lifecycle import IllegalTransition
 from bot.domain.lookup import number_key, parse_lookup
+from bot.domain.ratings import RATING_BY_CODE, Rating
 from bot.letters.documents import MAX_BYTES, DocumentError, read_document
 from bot.letters.parser import parse_letter
 from bot.render.cards import Button, Rendered, esc, render_choices
 from bot.render.i18n import t
 from bot.render.preview import render_field_picker, render_preview
+from bot.render.pushes import rating_buttons
 from bot.services.registration import (
-    RATINGS,
     NotYours,
     ReplaceNeeded,
     check_draft,
@@ -258,7 +259,7 @@ async def rate_command(update: Update, context: Context) -> None:
     if reply is None:
         await send(update, Rendered(t(lang, "rate.no_reply", number=esc(card["number"]))))
         return
-    buttons = tuple(Button(t(lang, f"rating.{name}"), f"rate:{reply.id}:{code}") for code, name in RATINGS.items())
+    buttons = rating_buttons(reply.id, lang)
     text = t(
         lang,
         "rate.ask",
@@ -275,12 +276,12 @@ async def rate_button(update: Update, context: Context) -> None:
     if data is None:
         return
     _, reply_id, code = data
-    if code == "u":
+    if code == Rating.unsatisfied.code:
         _user_data(context)[RATING] = int(reply_id)
         lang = lang_of(update, context)
         await send(update, Rendered(t(lang, "rate.reason"), ((Button(t(lang, "button.skip"), f"rsk:{reply_id}"),),)))
         return
-    await _rate(update, context, int(reply_id), RATINGS[code], None)
+    await _rate(update, context, int(reply_id), RATING_BY_CODE[code], None)
 
 
 async def rate_skip_button(update: Update, context: Context) -> None:
@@ -288,7 +289,7 @@ async def rate_skip_button(update: Update, context: Context) -> None:
     if data is None:
         return
     _user_data(context).pop(RATING, None)
-    await _rate(update, context, int(data[1]), RATINGS["u"], None)
+    await _rate(update, context, int(data[1]), Rating.unsatisfied, None)
 
 
 async def _rate(update: Update, context: Context, reply_id: int, rating: str, reason: str | None) -> None:
@@ -373,7 +374,7 @@ async def pending_text(update: Update, context: Context) -> None:
         raise ApplicationHandlerStop
     if user_data.get(RATING) is not None:
         reply_id = int(user_data.pop(RATING))
-        await _rate(update, context, reply_id, RATINGS["u"], message.text[:500])
+        await _rate(update, context, reply_id, Rating.unsatisfied, message.text[:500])
         raise ApplicationHandlerStop
 
 

@@ -21,7 +21,6 @@ from bot.letters.parser import (
     ParsedLetter,
     classify_result,
     normalize_text,
-    parse_chinese_number,
     parse_letter,
 )
 from bot.text import Tokenizer, default_userdict
@@ -623,17 +622,10 @@ def test_classify_result_printed_form_gives_class(printed: str, expected: str | 
     assert classify_result(printed) == expected
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("17", 17), ("十七", 17), ("十", 10), ("二十一", 21), ("五", 5), ("一百零五", 105), ("一五", 15)],
-)
-def test_parse_chinese_number_numeral_gives_int(text: str, expected: int) -> None:
-    assert parse_chinese_number(text) == expected
-
-
-@pytest.mark.parametrize("text", ["", "十十x", "abc", "１７"])
-def test_parse_chinese_number_garbage_gives_none(text: str) -> None:
-    assert parse_chinese_number(text) is None
+@pytest.mark.parametrize("numeral", ["一五", "十五", "一十五"])
+def test_parse_letter_term_in_any_numeral_form_gives_15(numeral: str) -> None:
+    letter = parse_letter(SEED.replace("第十七届", f"第{numeral}届", 1))
+    assert letter.session == LetterSession(region="长宁区", body="人大", term=15, sitting=5)
 
 
 def test_normalize_text_maps_traditional_and_ascii_but_keeps_numbers() -> None:

@@ -294,6 +294,12 @@ def test_validate_sitting_forms_parse_to_int(value: object, expected: int) -> No
     assert _one(sitting=value).sitting == expected
 
 
+@pytest.mark.parametrize("value", ["一五", "十五", "一十五", "第一五届", "第一十五届"])
+def test_validate_term_in_any_numeral_form_gives_15(value: str) -> None:
+    """The letter parser reads these the same way (bot.domain.numerals)."""
+    assert _one(term=value).term == 15
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
@@ -370,7 +376,7 @@ def test_validate_lead_unit_without_assigned_on_is_allowed_as_draft() -> None:
         ({"term": "-3"}, "must be a positive integer"),
         ({"term": "abc"}, "must be a positive integer"),
         ({"sitting": 5.5}, "must be a positive integer"),
-        ({"sitting": "一二"}, "must be a positive integer"),
+        ({"sitting": "十十"}, "must be a positive integer"),
         ({"kind": "意见"}, "must be 代表建议, 议案 or 政协提案"),
         ({"kind": "政协提案"}, "does not match the body"),
         ({"key_supervised": "也许"}, "must be yes or no"),

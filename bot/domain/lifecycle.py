@@ -14,9 +14,10 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
+from bot.domain.ratings import Rating, is_tracking
+
 __all__ = [
     "OPEN_STATES",
-    "RATINGS",
     "Action",
     "IllegalTransition",
     "State",
@@ -55,11 +56,6 @@ class Action(StrEnum):
 
 #: States in which a reply is owed, so a passed due day means overdue.
 OPEN_STATES: Final[frozenset[State]] = frozenset({State.assigned, State.in_progress, State.rehandling})
-
-SATISFIED: Final = "满意"
-BASICALLY_SATISFIED: Final = "基本满意"
-UNSATISFIED: Final = "不满意"
-RATINGS: Final[tuple[str, ...]] = (SATISFIED, BASICALLY_SATISFIED, UNSATISFIED)
 
 
 class IllegalTransition(Exception):
@@ -113,14 +109,13 @@ def next_state(
     """
     state, action = State(state), Action(action)  # accept the stored string values too
     if action is Action.reply and state in _REPLYABLE:
-        is_b = result_class is not None and result_class.strip().upper() == "B"
-        return State.tracking if is_b else State.replied
+        return State.tracking if is_tracking(result_class) else State.replied
     if action is Action.rate and state is State.replied:
-        if rating == UNSATISFIED:
+        if rating == Rating.unsatisfied:
             return State.rehandling
-        if rating in (SATISFIED, BASICALLY_SATISFIED):
+        if rating in (Rating.satisfied, Rating.basically_satisfied):
             return State.closed
-        raise IllegalTransition(state, action, f"rating must be one of {', '.join(RATINGS)}, got {rating!r}")
+        raise IllegalTransition(state, action, f"rating must be one of {', '.join(Rating)}, got {rating!r}")
     after = _TABLE.get((state, action))
     if after is None:
         raise IllegalTransition(state, action)

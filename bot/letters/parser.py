@@ -17,6 +17,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bot.domain.numerals import NUMERAL_CHARS, parse_chinese_number
+from bot.domain.ratings import ResultClass, result_class
 from bot.text import Tokenizer, despace_cjk, is_heading, is_page_number
 
 __all__ = [
@@ -25,16 +27,13 @@ __all__ = [
     "LetterSession",
     "LetterType",
     "ParsedLetter",
-    "ResultClass",
     "classify_result",
     "normalize_text",
-    "parse_chinese_number",
     "parse_letter",
 ]
 
 LetterType = Literal["reply", "co-handling"]
 LetterKind = Literal["代表建议", "议案", "政协提案"]
-ResultClass = Literal["A", "B", "C", "D"]
 Body = Literal["人大", "政协"]
 
 
@@ -207,42 +206,7 @@ def normalize_text(text: str) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # Numbers, dates and labels
 
-_CN_DIGITS = {"零": 0, "〇": 0, "O": 0, "o": 0, "0": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
-_CN_DIGITS.update({"六": 6, "七": 7, "八": 8, "九": 9})
-_CN_DIGITS.update({str(i): i for i in range(10)})
-
-
-def parse_chinese_number(text: str) -> int | None:
-    """Parse 17, 十七, 二十一, 一百零五 or 一五 (digit by digit) into an int; None when it is not a number."""
-    text = text.strip()
-    if not text:
-        return None
-    if text.isdigit():
-        return int(text) if text.isascii() else None
-    if "百" not in text and "十" not in text:
-        if all(ch in _CN_DIGITS for ch in text):
-            return int("".join(str(_CN_DIGITS[ch]) for ch in text))
-        return None
-    total = 0
-    current = 0
-    seen_unit = False
-    for ch in text:
-        if ch in _CN_DIGITS:
-            current = _CN_DIGITS[ch]
-        elif ch == "十":
-            total += (current or 1) * 10
-            current = 0
-            seen_unit = True
-        elif ch == "百":
-            total += (current or 1) * 100
-            current = 0
-            seen_unit = True
-        else:
-            return None
-    return total + current if seen_unit else None
-
-
-_NUM = r"[0-9零〇一二三四五六七八九十百两]{1,6}"
+_NUM = rf"[0-9{NUMERAL_CHARS}]{{1,6}}"
 _SESSION = re.compile(
     rf"(?P<pre>[^\s，。：；、《》“”（）]{{0,24}}?)第?\s*(?P<term>{_NUM})\s*届\s*"
     rf"(?P<mid>[^\s，。：；、《》“”（）第次]{{0,14}}?)\s*第?\s*(?P<sitting>{_NUM})\s*次\s*(?:全体)?\s*会议"
@@ -279,6 +243,12 @@ _RESULT_WORDS_C = (
 )
 _RESULT_WORDS_B = ("列入计划拟解决", "列入计划", "拟解决", "正在解决", "计划解决", "逐步解决", "部分解决", "列入规划")
 _RESULT_WORDS_A = ("解决或采纳", "已经解决", "已解决", "基本解决", "已采纳", "采纳", "解决")
+#: Checked in this order: 无法解决 is C although it contains 解决.
+_RESULT_WORDS: tuple[tuple[tuple[str, ...], ResultClass], ...] = (
+    (_RESULT_WORDS_C, "C"),
+    (_RESULT_WORDS_B, "B"),
+    (_RESULT_WORDS_A, "A"),
+)
 
 # Labels are matched longest first; each maps to the field it feeds. "-" marks labels that only end a value.
 _LABELS: dict[str, str] = {
@@ -503,11 +473,10 @@ def classify_result(text: str) -> ResultClass | None:
     t = normalize_text(text).strip()
     m = re.match(r"^[（(【\[]?\s*([A-Da-d])(?![A-Za-z])", t) or re.search(r"(?<![A-Za-z])([A-D])\s*类", t)
     if m:
-        letter = m.group(1).upper()
-        return letter if letter in ("A", "B", "C", "D") else None  # type: ignore[return-value]
-    for words, cls in ((_RESULT_WORDS_C, "C"), (_RESULT_WORDS_B, "B"), (_RESULT_WORDS_A, "A")):
+        return result_class(m.group(1))
+    for words, cls in _RESULT_WORDS:
         if any(w in t for w in words):
-            return cls  # type: ignore[return-value]
+            return cls
     return None
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.domain.ratings import Rating
 from bot.render.cards import Button, Rendered, esc
 from bot.render.i18n import t
 
@@ -17,8 +18,9 @@ _ITEM_KINDS = frozenset(
 )
 
 
-#: The rating buttons' callback codes (s: 满意, b: 基本满意, u: 不满意), as handlers.replies reads them.
-RATING_CODES = (("s", "满意"), ("b", "基本满意"), ("u", "不满意"))
+def rating_buttons(reply_id: int, lang: str) -> tuple[Button, ...]:
+    """One button per rating, `rate:<reply id>:<code>`, as handlers.replies reads them."""
+    return tuple(Button(t(lang, f"rating.{rating.value}"), f"rate:{reply_id}:{rating.code}") for rating in Rating)
 
 
 def render_push(kind: str, payload: Mapping[str, Any], lang: str) -> Rendered:
@@ -45,7 +47,7 @@ def _kind_buttons(kind: str, raw: Mapping[str, Any], params: Mapping[str, str], 
     if kind == "reply_registered" and proposal_id is not None:
         return [(Button(t(lang, "button.full_reply"), f"full:{proposal_id}"),)]
     if kind == "feedback_request" and reply_id is not None:
-        return [tuple(Button(t(lang, f"rating.{name}"), f"rate:{reply_id}:{code}") for code, name in RATING_CODES)]
+        return [rating_buttons(reply_id, lang)]
     if kind in _ITEM_KINDS and proposal_id is not None:
         return [(Button(t(lang, "button.open_item", **params), f"card:{proposal_id}"),)]
     return []

@@ -18,8 +18,8 @@ from bot.domain.clock import WorkCalendar, due_day
 from bot.domain.drafts import LetterDraft
 from bot.domain.lifecycle import Action, IllegalTransition, State, transition
 from bot.domain.lookup import number_key
+from bot.domain.ratings import is_tracking, result_class
 from bot.letters.parser import ParsedLetter, classify_result
-from bot.render.pushes import RATING_CODES
 from bot.services.events import event_record
 from bot.text import Tokenizer
 from config.settings import Jurisdiction
@@ -37,7 +37,6 @@ from storage.replies import (
     get_reply,
 )
 
-RATINGS = dict(RATING_CODES)
 _DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
 
 
@@ -133,9 +132,10 @@ def set_field(draft: LetterDraft, name: str, text: str) -> str | None:
         except ValueError:
             return "reply.edit_hint.date"
     elif name == "result_class":
-        if value.upper() not in {"A", "B", "C", "D"}:
+        cls = result_class(value)
+        if cls is None:
             return "reply.edit_hint.result_class"
-        draft.fields["result_class"] = value.upper()
+        draft.fields["result_class"] = cls
     elif name == "public":
         if value.lower() not in {"是", "否", "yes", "no", "y", "n", "公开", "不公开"}:
             return "reply.edit_hint.public"
@@ -226,7 +226,7 @@ async def register_reply(
         if current is not None and state not in {State.rehandling, State.tracking}:
             if not draft.replace_confirmed:
                 raise ReplaceNeeded(proposal.number)
-            after = State.tracking if record.result_class == "B" else State.replied
+            after = State.tracking if is_tracking(record.result_class) else State.replied
             event = EventRecord("reply", state, after, now, actor, {"replaced": "1"})
         else:
             step = transition(state, Action.reply, at=now, actor=actor, result_class=record.result_class)
@@ -370,7 +370,6 @@ async def _unit_staff(session: AsyncSession, *, unit_id: int | None) -> list[Acc
 
 
 __all__ = [
-    "RATINGS",
     "IllegalTransition",
     "NotYours",
     "Rated",

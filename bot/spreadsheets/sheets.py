@@ -32,6 +32,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.datetime import from_excel
 
 from bot.domain.lookup import MAX_DIGITS, number_key
+from bot.domain.numerals import NUMERAL_CHARS, parse_chinese_number
 
 __all__ = [
     "BODIES",
@@ -605,38 +606,7 @@ def _kind(value: CellValue, body: str | None) -> str | None:
     return kind
 
 
-_CN_DIGITS: Final[Mapping[str, int]] = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_CN_UNITS: Final[Mapping[str, int]] = {"十": 10, "百": 100}
-_ORDINAL = re.compile(r"^第?(?P<n>[0-9]+|[零〇一二两三四五六七八九十百]+)(?:届|次)?(?:会议)?$")
-
-
-def _chinese_int(text: str) -> int | None:
-    """十七 → 17, 二十 → 20, 一百零五 → 105; None when the numerals do not form a number."""
-    total = 0
-    digit: int | None = None
-    for ch in text:
-        if ch in _CN_DIGITS:
-            value = _CN_DIGITS[ch]
-            if digit and value:
-                return None  # 一二: two digits without a unit between them
-            digit = value
-        else:
-            total += (1 if digit is None else digit) * _CN_UNITS[ch]
-            digit = None
-    return total + (digit or 0)
+_ORDINAL = re.compile(rf"^第?(?P<n>[0-9]+|[{NUMERAL_CHARS}]+)(?:届|次)?(?:会议)?$")
 
 
 def _positive_int(value: CellValue) -> int | None:
@@ -654,8 +624,7 @@ def _positive_int(value: CellValue) -> int | None:
     match = _ORDINAL.match(re.sub(r"\s+", "", unicodedata.normalize("NFKC", _text(value))))
     if match is None:
         raise bad
-    digits = match.group("n")
-    number = int(digits) if digits.isascii() else _chinese_int(digits)
+    number = parse_chinese_number(match.group("n"))
     if number is None or not 0 < number < 1000:
         raise bad
     return number
