@@ -1,6 +1,7 @@
 """Import and export files (.csv, .xlsx): read rows, validate them into typed items, write exports. No database.
 
-Reading is tolerant: CSV in UTF-8 (with or without BOM) or GB18030, as government systems export it; headers
+Reading is tolerant: CSV in UTF-8, UTF-16 or GB18030, as government systems export it (``bot.files.decoding``, the
+decoder reply letters use too); headers
 in Chinese or English, in any case and with stray spaces; a title row above the header; unknown columns
 ignored with a warning. Whole-file problems raise ``SpreadsheetError``; problems in single rows become
 ``RowError`` values so that the caller can name every bad row at once and store nothing.
@@ -33,6 +34,8 @@ from openpyxl.utils.datetime import from_excel
 
 from bot.domain.lookup import MAX_DIGITS, number_key
 from bot.domain.numerals import NUMERAL_CHARS, parse_chinese_number
+from bot.files.decoding import UndecodableText, decode_text
+from bot.files.magic import OLE_MAGIC, ZIP_MAGIC
 
 __all__ = [
     "BODIES",
@@ -189,9 +192,9 @@ def read_sheet(filename: str, data: bytes) -> Sheet:
             f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it and import the parts",
         )
     if not data.strip(b" \t\r\n\xef\xbb\xbf"):
-        raise SpreadsheetError("文件是空的", "the file is empty")
+        raise _empty_file()
     suffix = os.path.splitext(filename)[1].lower()
-    if data.startswith(_OLE_MAGIC):
+    if data.startswith(OLE_MAGIC):
         raise SpreadsheetError(
             "这是旧版 .xls 或加密的工作簿，请去掉密码并另存为 .xlsx 或 .csv",
             "this is a legacy .xls or a password-protected workbook; remove the password and save it as .xlsx or .csv",
@@ -199,7 +202,7 @@ def read_sheet(filename: str, data: bytes) -> Sheet:
     # Trust the content over the name: an .xlsx renamed to .csv is still a workbook, and a CSV named .xlsx is
     # still a CSV.
     grid: Iterable[tuple[int, list[CellValue]]]
-    if data.startswith(_ZIP_MAGIC):
+    if data.startswith(ZIP_MAGIC):
         grid = _xlsx_grid(data)
     elif suffix == ".xlsx" and b"\x00" in data[:4096]:
         raise _corrupt_xlsx()
@@ -213,29 +216,25 @@ def read_sheet(filename: str, data: bytes) -> Sheet:
     return _sheet_from_grid(iter(grid))
 
 
-_ZIP_MAGIC: Final = b"PK\x03\x04"
-_OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+def _empty_file() -> SpreadsheetError:
+    return SpreadsheetError("文件是空的", "the file is empty")
 
 
 def _decode(data: bytes) -> str:
-    if b"\x00" in data:
+    try:
+        return decode_text(data)
+    except UndecodableText as exc:
+        if exc.reason == "empty":
+            raise _empty_file() from exc
+        if exc.reason == "binary":
+            raise SpreadsheetError(
+                "文件不是文本 CSV（可能是二进制文件），请另存为 CSV UTF-8 或 .xlsx",
+                "the file is not a text CSV (binary data); save it as CSV UTF-8 or .xlsx",
+            ) from exc
         raise SpreadsheetError(
-            "文件不是文本 CSV（可能是二进制文件或 UTF-16 编码），请另存为 CSV UTF-8 或 .xlsx",
-            "the file is not a text CSV (binary or UTF-16); save it as CSV UTF-8 or .xlsx",
-        )
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\r\n")
-        if controls > len(text) // 100:
-            break
-        return text
-    raise SpreadsheetError(
-        "无法识别文件编码（支持 UTF-8 和 GB18030），或这不是 CSV 文件",
-        "cannot decode the file (UTF-8 and GB18030 are supported), or it is not a CSV file",
-    )
+            "无法识别文件编码（支持 UTF-8、UTF-16 和 GB18030），或这不是 CSV 文件",
+            "cannot decode the file (UTF-8, UTF-16 and GB18030 are supported), or it is not a CSV file",
+        ) from exc
 
 
 def _delimiter(text: str) -> str:
