@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 from datetime import date, datetime
 from pathlib import Path
@@ -14,8 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.spreadsheets.sheets import (
+    COLUMNS,
+    EXPORT_ONLY_COLUMNS,
     MAX_BYTES,
+    ExportRow,
     ImportRow,
+    ItemColumns,
     RawRow,
     RowError,
     SpreadsheetError,
@@ -419,27 +424,34 @@ def test_validate_several_problems_in_one_row_all_reported() -> None:
 # ----------------------------------------------------------------------------------------------- writing
 
 
-def _export_row(**changes: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "region": "长宁区",
-        "body": "人大",
-        "term": 17,
-        "sitting": 5,
-        "number": "018",
-        "kind": "代表建议",
-        "title": TITLE,
-        "content": "第一段\n第二段",
-        "deputies": ["康红恩"],
-        "co_signers": ["李明", "王芳"],
-        "lead_unit": "长宁区科学技术委员会",
-        "co_units": ["区发改委"],
-        "assigned_on": date(2024, 1, 29),
-        "due_on": date(2024, 4, 29),
-        "key_supervised": True,
-        "state": "assigned",
-    }
-    row.update(changes)
-    return row
+def _export_row(**changes: Any) -> ExportRow:
+    row = ExportRow(
+        region="长宁区",
+        body="人大",
+        term=17,
+        sitting=5,
+        number="018",
+        kind="代表建议",
+        title=TITLE,
+        content="第一段\n第二段",
+        deputies=("康红恩",),
+        co_signers=("李明", "王芳"),
+        lead_unit="长宁区科学技术委员会",
+        co_units=("区发改委",),
+        assigned_on=date(2024, 1, 29),
+        due_on=date(2024, 4, 29),
+        key_supervised=True,
+        state="assigned",
+    )
+    return dataclasses.replace(row, **changes)
+
+
+def test_columns_are_the_typed_fields_in_order() -> None:
+    """The sheet's column list and the row types are one vocabulary: a column without a field cannot be written."""
+    item_fields = [f.name for f in dataclasses.fields(ItemColumns)]
+    assert item_fields == [c.key for c in COLUMNS]
+    assert [f.name for f in dataclasses.fields(ExportRow)] == [c.key for c in COLUMNS + EXPORT_ONLY_COLUMNS]
+    assert [f.name for f in dataclasses.fields(ImportRow)] == [*item_fields, "line"]
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])

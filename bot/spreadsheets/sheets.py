@@ -46,7 +46,9 @@ __all__ = [
     "MAX_ROWS",
     "REQUIRED",
     "Column",
+    "ExportRow",
     "ImportRow",
+    "ItemColumns",
     "Notice",
     "RawRow",
     "RowError",
@@ -394,18 +396,17 @@ def _read_header(cells: Sequence[CellValue]) -> tuple[dict[int, str], list[str]]
 # --------------------------------------------------------------------------------------------- validating
 
 
-@dataclass(frozen=True, slots=True)
-class ImportRow:
-    """One valid item from an import file, with typed fields. Names and units are deduplicated."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemColumns:
+    """The import columns as typed fields, one per ``COLUMNS`` entry and in its order (a test holds them together)."""
 
-    line: int
     region: str
     body: str
     term: int
     sitting: int
     number: str
-    title: str
     kind: str = "代表建议"
+    title: str
     content: str = ""
     deputies: tuple[str, ...] = ()
     co_signers: tuple[str, ...] = ()
@@ -413,6 +414,13 @@ class ImportRow:
     co_units: tuple[str, ...] = ()
     assigned_on: date | None = None
     key_supervised: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportRow(ItemColumns):
+    """One valid item from an import file, with typed fields. Names and units are deduplicated."""
+
+    line: int
 
     @property
     def number_key(self) -> str:
@@ -422,6 +430,14 @@ class ImportRow:
     def assignable(self) -> bool:
         """Whether the item gets a clock: it needs both a lead unit and an assigned day."""
         return self.lead_unit is not None and self.assigned_on is not None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportRow(ItemColumns):
+    """One stored item for an export: the import columns, then the ``EXPORT_ONLY_COLUMNS``."""
+
+    due_on: date | None = None
+    state: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -746,8 +762,8 @@ def _export_text(value: CellValue) -> str:
     return str(value)
 
 
-def write_export(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Write rows (as ``storage.proposals.export_rows`` gives them) to .csv or .xlsx.
+def write_export(path: Path, rows: Sequence[ExportRow]) -> None:
+    """Write rows to .csv or .xlsx, each column from the row's field of the same name.
 
     The headers are the Chinese import headers, so an export re-imports cleanly; 答复期限 and 状态 come last
     and are ignored on import. CSV is UTF-8 with a BOM so that Excel opens it. The file appears whole or
@@ -759,7 +775,7 @@ def write_export(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
             f"不支持的导出格式 {suffix or '(无扩展名)'}，请使用 .xlsx 或 .csv",
             f"unsupported export format {suffix or '(no extension)'}; use .xlsx or .csv",
         )
-    table = [[_export_cell(c.key, row.get(c.key)) for c in _EXPORT_COLUMNS] for row in rows]
+    table = [[_export_cell(c.key, getattr(row, c.key)) for c in _EXPORT_COLUMNS] for row in rows]
     partial = path.with_name(f".{path.name}.partial")
     try:
         if suffix == ".csv":
