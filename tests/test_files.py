@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from bot.files.decoding import UndecodableText, decode_text
 from bot.files.magic import OLE_MAGIC
 from bot.letters.documents import DocumentError, read_document
-from bot.spreadsheets.sheets import SpreadsheetError, read_rows
+from bot.spreadsheets.columns import SpreadsheetError
+from bot.spreadsheets.read import read_rows
 
 TEXT = "地区,机构,届,次,编号,标题\n长宁区,人大,17,5,018,关于高标准打造“上海硅巷”科创街区的建议\n"
 

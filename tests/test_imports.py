@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 import bot.services.imports
 from bot.domain.clock import VirtualClock, WorkCalendar
 from bot.services.imports import ImportReport, import_rows, preview_rows, run_export, run_import
-from bot.spreadsheets.sheets import ImportRow, read_rows, validate
+from bot.spreadsheets.read import read_rows
+from bot.spreadsheets.validate import ImportRow, validate
 from config.settings import Settings, load_settings
 from storage.models import Event, Proposal, StatusCard
 from storage.proposals import list_events, list_items

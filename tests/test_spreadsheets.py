@@ -14,21 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.spreadsheets.sheets import (
-    COLUMNS,
-    EXPORT_ONLY_COLUMNS,
-    MAX_BYTES,
-    ExportRow,
-    ImportRow,
-    ItemColumns,
-    RawRow,
-    RowError,
-    SpreadsheetError,
-    read_rows,
-    read_sheet,
-    validate,
-    write_export,
-)
+from bot.spreadsheets.columns import COLUMNS, EXPORT_ONLY_COLUMNS, MAX_BYTES, ItemColumns, SpreadsheetError
+from bot.spreadsheets.read import RawRow, read_rows, read_sheet
+from bot.spreadsheets.validate import ImportRow, RowError, validate
+from bot.spreadsheets.write import ExportRow, write_export
 
 ZH_HEADER = "地区,机构,届,次,编号,类别,标题,内容,领衔代表,联名代表,主办单位,会办单位,交办日期,重点督办"
 EN_HEADER = (

@@ -25,16 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.domain.clock import Clock, SystemClock, WorkCalendar, due_day
 from bot.domain.lifecycle import Action, State, transition
 from bot.services.events import event_record
-from bot.spreadsheets.sheets import (
-    MAX_BYTES,
-    ExportRow,
-    ImportRow,
-    Notice,
-    SpreadsheetError,
-    read_sheet,
-    validate,
-    write_export,
-)
+from bot.spreadsheets.columns import MAX_BYTES, Notice, SpreadsheetError
+from bot.spreadsheets.read import read_sheet
+from bot.spreadsheets.validate import ImportRow, validate
+from bot.spreadsheets.write import ExportRow, write_export
 from config.settings import Jurisdiction, Settings
 from storage.calendar import load_overrides
 from storage.cards import rebuild_cards
