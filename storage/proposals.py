@@ -346,38 +346,53 @@ async def list_events(session: AsyncSession, *, proposal_id: int) -> Sequence[Ev
     return result.all()
 
 
-async def export_rows(session: AsyncSession) -> list[dict[str, Any]]:
-    """Every item as a flat row with the import columns, ordered by session and number."""
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """An item as stored, in the terms an importer states it in, with its state. ``record.due_on`` is the lead
+    unit's current due day (an approved extension included), ``record.co_due_on`` the first co-unit's."""
+
+    record: ProposalRecord
+    state: str
+
+
+def _stored(proposal: Proposal) -> StoredItem:
+    active = [a for a in proposal.assignments if a.active]
+    lead = next((a for a in active if a.role == "lead"), None)
+    co = [a for a in active if a.role == "co"]
+    record = ProposalRecord(
+        session=SessionKey(
+            region=proposal.session.region,
+            body=proposal.session.body,
+            term=proposal.session.term,
+            sitting=proposal.session.sitting,
+        ),
+        number=proposal.number,
+        number_key=proposal.number_key,
+        title=proposal.title,
+        kind=proposal.kind,
+        content=proposal.content,
+        deputies=tuple(d.deputy.name for d in proposal.deputies if d.role == "lead"),
+        co_signers=tuple(d.deputy.name for d in proposal.deputies if d.role == "co_signer"),
+        lead_unit=lead.unit.name if lead else None,
+        co_units=tuple(a.unit.name for a in co),
+        assigned_on=lead.received_on if lead else None,
+        due_on=lead.due_on if lead else None,
+        co_due_on=co[0].due_on if co else None,
+        key_supervised=proposal.key_supervised,
+        public=proposal.public,
+    )
+    return StoredItem(record=record, state=proposal.state)
+
+
+async def list_items(session: AsyncSession) -> list[StoredItem]:
+    """Every item, ordered by session and number (for an export)."""
     result = await session.scalars(
         select(Proposal)
         .options(*_load_full())
         .join(Session)
         .order_by(Session.region, Session.body, Session.term, Session.sitting, Proposal.number)
     )
-    rows: list[dict[str, Any]] = []
-    for p in result.all():
-        lead = next((a for a in p.assignments if a.active and a.role == "lead"), None)
-        rows.append(
-            {
-                "region": p.session.region,
-                "body": p.session.body,
-                "term": p.session.term,
-                "sitting": p.session.sitting,
-                "number": p.number,
-                "kind": p.kind,
-                "title": p.title,
-                "content": p.content,
-                "deputies": [d.deputy.name for d in p.deputies if d.role == "lead"],
-                "co_signers": [d.deputy.name for d in p.deputies if d.role == "co_signer"],
-                "lead_unit": lead.unit.name if lead else None,
-                "co_units": [a.unit.name for a in p.assignments if a.active and a.role == "co"],
-                "assigned_on": lead.received_on if lead else None,
-                "due_on": lead.due_on if lead else None,
-                "key_supervised": p.key_supervised,
-                "state": p.state,
-            }
-        )
-    return rows
+    return [_stored(p) for p in result.all()]
 
 
 async def extend_due(session: AsyncSession, *, proposal_id: int, due_on: date, event: EventRecord) -> None:

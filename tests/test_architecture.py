@@ -37,9 +37,10 @@ PURE = ("bot.domain", "config")
 RULES = (
     _rule("bot/domain", *PURE, pure=True),
     _rule("bot/text.py", "config", pure=True),
-    _rule("bot/letters", *PURE, "bot.letters", "bot.text", pure=True),
+    _rule("bot/files", "bot.files", pure=True),
+    _rule("bot/letters", *PURE, "bot.letters", "bot.files", "bot.text", pure=True),
     _rule("bot/render", *PURE, "bot.render", pure=True),
-    _rule("bot/spreadsheets", *PURE, "bot.spreadsheets", pure=True),
+    _rule("bot/spreadsheets", *PURE, "bot.spreadsheets", "bot.files", pure=True),
     _rule("bot/telegram", *PURE, "bot.telegram", "bot.render"),
     _rule(
         "bot/delivery",

@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 import bot.services.imports
 from bot.domain.clock import VirtualClock, WorkCalendar
 from bot.services.imports import ImportReport, import_rows, preview_rows, run_export, run_import
-from bot.spreadsheets.sheets import ImportRow, read_rows, validate
+from bot.spreadsheets.read import read_rows
+from bot.spreadsheets.validate import ImportRow, validate
 from config.settings import Settings, load_settings
 from storage.models import Event, Proposal, StatusCard
-from storage.proposals import export_rows, list_events
+from storage.proposals import list_events, list_items
 
 NOW = datetime(2024, 3, 25, 2, 0, tzinfo=UTC)
 HEADER = "地区,机构,届,次,编号,类别,标题,内容,领衔代表,联名代表,主办单位,会办单位,交办日期,重点督办"
@@ -84,12 +85,12 @@ async def test_import_rows_new_rows_created_with_events(sessionmaker: async_sess
 async def test_import_rows_due_days_follow_civil_code(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     await _import(sessionmaker, _rows(*GOOD))
     async with sessionmaker() as s:
-        exported = {r["number"]: r for r in await export_rows(s)}
-    assert exported["018"]["due_on"] == date(2024, 4, 29)
-    assert exported["019"]["due_on"] == date(2024, 6, 17)  # 2024-06-15 is a Saturday
-    assert exported["020"]["due_on"] is None
-    assert exported["018"]["co_signers"] == ["李明", "王芳"]
-    assert exported["018"]["key_supervised"] is True
+        stored = {i.record.number: i.record for i in await list_items(s)}
+    assert stored["018"].due_on == date(2024, 4, 29)
+    assert stored["019"].due_on == date(2024, 6, 17)  # 2024-06-15 is a Saturday
+    assert stored["020"].due_on is None
+    assert stored["018"].co_signers == ("李明", "王芳")
+    assert stored["018"].key_supervised is True
 
 
 async def test_import_rows_same_rows_again_unchanged_and_database_untouched(
@@ -262,8 +263,8 @@ async def test_run_import_unit_or_date_alone_notes_drafts_and_reexports_unchange
     assert "note: 1 row with a lead unit but no assigned date; such items stay drafts without a due day" in out
     assert "note: 1 row with an assigned date but no lead unit; the date is not stored" in out
     async with sessionmaker() as s:
-        exported = await export_rows(s)
-    assert [(r["state"], r["assigned_on"], r["due_on"]) for r in exported] == [("draft", None, None)] * 2
+        stored = await list_items(s)
+    assert [(i.state, i.record.assigned_on, i.record.due_on) for i in stored] == [("draft", None, None)] * 2
     again = tmp_path / "again.csv"
     assert await run_export(settings, again, out=io.StringIO(), err=io.StringIO()) == 0
     code, out, _err = await _run(settings, again, dry_run=True)

@@ -716,3 +716,42 @@ def test_parse_letter_command_missing_file_one_line_and_exit_one(tmp_path: Path)
     out, err = io.StringIO(), io.StringIO()
     assert parse_letter_command(tmp_path / "nope.pdf", as_json=False, out=out, err=err) == 1
     assert len(err.getvalue().splitlines()) == 1
+
+
+def test_normalize_text_full_width_letters_and_digits_become_ascii() -> None:
+    ascii_ = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    wide = "".join(chr(ord(ch) + 0xFEE0) for ch in ascii_)
+    assert normalize_text(wide) == ascii_
+
+
+@pytest.mark.parametrize("space", ["\u3000", "\u00a0", "\u2002", "\u2003", "\u2009"])
+def test_normalize_text_odd_spaces_become_spaces(space: str) -> None:
+    assert normalize_text(f"签发人{space}詹镭") == "签发人 詹镭"
+
+
+@pytest.mark.parametrize(
+    ("printed", "expected"),
+    [
+        ("（１）ｘ－ｙ．ｚ／", "（1）x-y.z/"),
+        ("﹝2024﹞", "〔2024〕"),
+        ("［Ａ］", "[A]"),
+        ("办理结果︓A", "办理结果：A"),
+    ],
+)
+def test_normalize_text_full_width_punctuation_as_before(printed: str, expected: str) -> None:
+    assert normalize_text(printed) == expected
+
+
+@pytest.mark.parametrize("symbol", ["①", "⑴", "㈠", "㎡", "…", "℃", "m²", "Ⅳ"])
+def test_normalize_text_symbols_stay_as_printed(symbol: str) -> None:
+    assert normalize_text(f"面积{symbol}") == f"面积{symbol}"
+
+
+def test_normalize_text_kangxi_radicals_become_ideographs() -> None:
+    """PDF text layers sometimes carry ⼀ (U+2F00) and ⽇ (U+2F47) for 一 and 日."""
+    assert normalize_text("二〇二四年四月二⼗九⽇") == "二〇二四年四月二十九日"
+
+
+def test_parse_letter_seed_in_full_width_ascii_gives_same_fields() -> None:
+    wide = "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in SEED)
+    assert parse_letter(wide) == parse_letter(SEED)

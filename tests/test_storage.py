@@ -21,12 +21,12 @@ from storage.proposals import (
     ProposalRecord,
     SessionKey,
     UpsertOutcome,
-    export_rows,
     extend_due,
     find_session,
     find_unit_by_id,
     get_proposal,
     list_events,
+    list_items,
     set_state,
     upsert_proposal,
 )
@@ -205,16 +205,23 @@ async def test_calendar_overrides_round_trip(sessionmaker: async_sessionmaker[As
         assert await load_overrides(s) == {date(2027, 1, 4): True}
 
 
-async def test_export_rows_lists_import_columns(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+async def test_list_items_gives_back_the_upserted_record(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     async with sessionmaker.begin() as s:
         await upsert_proposal(s, _record(), now=NOW, initial_state="assigned")
     async with sessionmaker() as s:
-        rows = await export_rows(s)
-    assert rows[0]["number"] == "018"
-    assert rows[0]["deputies"] == ["康红恩"]
-    assert rows[0]["co_signers"] == ["李明", "王芳"]
-    assert rows[0]["lead_unit"] == "长宁区科学技术委员会"
-    assert rows[0]["assigned_on"] == date(2024, 1, 29)
+        (item,) = await list_items(s)
+    assert item.record == _record()
+    assert item.state == "assigned"
+
+
+async def test_list_items_due_day_includes_an_extension(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    async with sessionmaker.begin() as s:
+        pid = (await upsert_proposal(s, _record(), now=NOW, initial_state="assigned")).proposal_id
+        event = EventRecord("extend", "assigned", "assigned", NOW)
+        await extend_due(s, proposal_id=pid, due_on=date(2024, 7, 29), event=event)
+    async with sessionmaker() as s:
+        (item,) = await list_items(s)
+    assert item.record.due_on == date(2024, 7, 29)
 
 
 async def test_upsert_unpadded_number_updates_padded_item(sessionmaker: async_sessionmaker[AsyncSession]) -> None:

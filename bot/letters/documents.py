@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import io
 import logging
-import unicodedata
 import zipfile
 from typing import Any, Final, Literal
 
+from bot.files import decoding
+from bot.files.magic import OLE_MAGIC, PDF_MAGIC, ZIP_MAGIC
 from bot.text import despace_cjk, is_page_number, reflow
 
 __all__ = [
@@ -69,8 +70,6 @@ class DocumentError(Exception):
         return self.message_zh if language.lower().startswith("zh") else self.message_en
 
 
-_SAMPLE_CHARS: Final = 200_000  # enough to judge an encoding; a 10 MB file need not be scanned to the end
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 
 
@@ -84,11 +83,11 @@ def read_document(filename: str, data: bytes) -> str:
     if not data.strip():
         raise DocumentError("empty")
     suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
-    if data.startswith(b"%PDF") or (suffix == "pdf" and b"%PDF" in data[:1024]):
+    if data.startswith(PDF_MAGIC) or (suffix == "pdf" and PDF_MAGIC in data[:1024]):
         return read_pdf(data)
-    if data.startswith(b"PK\x03\x04"):
+    if data.startswith(ZIP_MAGIC):
         return read_docx(data)
-    if data.startswith(_OLE_MAGIC):
+    if data.startswith(OLE_MAGIC):
         # An OLE container is either an encrypted Office file or a legacy .doc, which we do not read.
         raise DocumentError("encrypted" if _ENCRYPTED_PACKAGE in data else "unknown_type")
     if suffix in ("docx", "pdf"):
@@ -109,87 +108,11 @@ def _looks_like_text(data: bytes) -> bool:
 
 
 def decode_text(data: bytes) -> str:
-    """Decode text in UTF-8 (with or without BOM), UTF-16 (with or without BOM), UTF-32 (with BOM) or GB18030
-    (a superset of GBK).
-
-    Raises ``binary`` for NUL bytes, undecodable bytes or text full of control and unassigned characters, and
-    ``empty`` when nothing but whitespace remains.
-    """
-    text: str | None = None
+    """A plain-text letter's text (:func:`bot.files.decoding.decode_text`), refused as ``binary`` or ``empty``."""
     try:
-        if data.startswith(b"\xef\xbb\xbf"):
-            text = data[3:].decode("utf-8")
-        elif data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-            text = data.decode("utf-32")
-        elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            text = data.decode("utf-16")
-    except UnicodeDecodeError as exc:
-        raise DocumentError("binary", str(exc)) from exc
-    if text is None and b"\x00" in data:
-        text = _utf16_without_bom(data)
-        if text is None:
-            raise DocumentError("binary", "NUL bytes")
-    if text is None:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            text = _decode_gb18030(data)
-    if _garbage_ratio(text[:_SAMPLE_CHARS]) > 0.01:
-        raise DocumentError("binary", "control or unassigned characters")
-    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
-    if not text.strip():
-        raise DocumentError("empty")
-    return text
-
-
-def _decode_gb18030(data: bytes) -> str:
-    try:
-        text = data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise DocumentError("binary", str(exc)) from exc
-    if not _plausible_chinese(text):
-        raise DocumentError("binary", "not plausible GB18030 text")
-    return text
-
-
-def _utf16_without_bom(data: bytes) -> str | None:
-    """UTF-16 without a BOM: its NUL bytes (the high byte of ASCII characters) all sit on one parity."""
-    if len(data) % 2:
-        return None
-    odd = data[1::2].count(0)
-    even = data[0::2].count(0)
-    if odd and not even:
-        encoding = "utf-16-le"
-    elif even and not odd:
-        encoding = "utf-16-be"
-    else:
-        return None
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError:
-        return None
-
-
-def _garbage_ratio(text: str) -> float:
-    if not text:
-        return 0.0
-    bad = sum(1 for ch in text if ch not in "\t\n\r\f\v" and unicodedata.category(ch) in ("Cc", "Co", "Cn", "Cs"))
-    return bad / len(text)
-
-
-def _plausible_chinese(text: str) -> bool:
-    """Random bytes often decode as GB18030 too, but mostly into rare characters outside GB2312."""
-    wide = [ch for ch in text[:_SAMPLE_CHARS] if ord(ch) > 0x7F]
-    if len(wide) < 8:
-        return True
-    common = 0
-    for ch in wide:
-        try:
-            ch.encode("gb2312")
-        except UnicodeEncodeError:
-            continue
-        common += 1
-    return common >= 0.9 * len(wide)
+        return decoding.decode_text(data)
+    except decoding.UndecodableText as exc:
+        raise DocumentError("empty" if exc.reason == "empty" else "binary", exc.detail) from exc
 
 
 def read_docx(data: bytes) -> str:

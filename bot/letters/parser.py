@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -151,53 +152,54 @@ _SIMPLIFIED = (
     "隶只雏鸡雾静顶颂顽颁顿颇颊颈颗颜飘饮饲饱饰驭驳驾驶骑骗腾驱惊脏闹鱼鸣鸿鹅鹰咸丽齿龟"
 )
 
-_FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)}
-_FULLWIDTH.update({chr(0xFF21 + i): chr(0x41 + i) for i in range(26)})
-_FULLWIDTH.update({chr(0xFF41 + i): chr(0x61 + i) for i in range(26)})
-_FULLWIDTH.update(
-    {
-        "\u3000": " ",
-        "\u00a0": " ",
-        "\u2002": " ",
-        "\u2003": " ",
-        "\u2009": " ",
-        "\u200b": "",
-        "\u200c": "",
-        "\u200d": "",
-        "\u2060": "",
-        "\ufeff": "",
-        "\u00ad": "",
-        "\uff0d": "-",
-        "\uff0e": ".",
-        "\uff0f": "/",
-        "(": "（",
-        ")": "）",
-        ";": "；",
-        "?": "？",
-        "!": "！",
-        "\ufe5d": "〔",
-        "\ufe5e": "〕",
-        "\uff3b": "[",
-        "\uff3d": "]",
-        "\u2236": "：",
-        "\ufe13": "：",
-        "\u25cb": "〇",
-        "\u25ef": "〇",
-        "\f": "\n",
-        "\v": "\n",
-        "\r": "\n",
-    }
+# NFKC folds full-width letters, digits and punctuation to ASCII, odd spaces to spaces and Kangxi radicals (as PDF
+# text layers have them) to the ideographs. It would also flatten symbols that read differently once flattened:
+# ① to 1, ㎡ to m2, … to ..., ² to 2, ℃ to °C. Those stay as printed.
+_NFKC_KEEPS = re.compile(
+    r"[\u00b2\u00b3\u00b9\u2026\u2070-\u209f\u2100-\u218f\u2460-\u24ff\u2776-\u2793\u3200-\u33ff]+"
 )
-_TRANSLATE = str.maketrans({**dict(zip(_TRADITIONAL, _SIMPLIFIED, strict=True)), **_FULLWIDTH})  # strict: same lengths
+# After NFKC: what it leaves alone, and ASCII punctuation back to the full-width form Chinese text uses.
+_PUNCTUATION = {
+    "\u200b": "",
+    "\u200c": "",
+    "\u200d": "",
+    "\u2060": "",
+    "\ufeff": "",
+    "\u00ad": "",
+    "(": "（",
+    ")": "）",
+    ";": "；",
+    "?": "？",
+    "!": "！",
+    "\u2236": "：",
+    "\u25cb": "〇",
+    "\u25ef": "〇",
+    "\f": "\n",
+    "\v": "\n",
+    "\r": "\n",
+}
+_TRANSLATE = str.maketrans(
+    {**dict(zip(_TRADITIONAL, _SIMPLIFIED, strict=True)), **_PUNCTUATION}
+)  # strict: same lengths
 _ASCII_COLON = re.compile(r"(?<!\d):|:(?!\d)")
 _ASCII_COMMA = re.compile(r"(?<!\d),|,(?!\d)")
 _ASCII_STOP = re.compile(r"(?<=[\u4e00-\u9fff”）])\.(?=[\u4e00-\u9fff“（]|\s*$)", re.MULTILINE)
 
 
+def _nfkc(text: str) -> str:
+    parts: list[str] = []
+    start = 0
+    for kept in _NFKC_KEEPS.finditer(text):
+        parts += (unicodedata.normalize("NFKC", text[start : kept.start()]), kept.group())
+        start = kept.end()
+    parts.append(unicodedata.normalize("NFKC", text[start:]))
+    return "".join(parts)
+
+
 def normalize_text(text: str) -> str:
     """Map traditional characters to simplified, full-width letters and digits to ASCII, and ASCII
     punctuation that Chinese text uses to its full-width form (keeping 10:30 and 1,000)."""
-    text = text.replace("\r\n", "\n").translate(_TRANSLATE)
+    text = _nfkc(text.replace("\r\n", "\n")).translate(_TRANSLATE)
     text = _ASCII_COLON.sub("：", text)
     text = _ASCII_STOP.sub("。", text)
     return _ASCII_COMMA.sub("，", text)

@@ -25,7 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.domain.clock import Clock, SystemClock, WorkCalendar, due_day
 from bot.domain.lifecycle import Action, State, transition
 from bot.services.events import event_record
-from bot.spreadsheets.sheets import MAX_BYTES, ImportRow, Notice, SpreadsheetError, read_sheet, validate, write_export
+from bot.spreadsheets.columns import MAX_BYTES, Notice, SpreadsheetError
+from bot.spreadsheets.read import read_sheet
+from bot.spreadsheets.validate import ImportRow, validate
+from bot.spreadsheets.write import ExportRow, write_export
 from config.settings import Jurisdiction, Settings
 from storage.calendar import load_overrides
 from storage.cards import rebuild_cards
@@ -36,9 +39,10 @@ from storage.proposals import (
     EventRecord,
     ProposalRecord,
     SessionKey,
+    StoredItem,
     UpsertOutcome,
     add_event,
-    export_rows,
+    list_items,
     set_state,
     upsert_proposal,
 )
@@ -121,6 +125,29 @@ def _record(row: ImportRow, *, due_on: date | None, co_due_on: date | None) -> P
         due_on=due_on,
         co_due_on=co_due_on,
         key_supervised=row.key_supervised,
+    )
+
+
+def _export_row(item: StoredItem) -> ExportRow:
+    """The way back: a stored item as the sheet's columns (``_record`` goes the other way)."""
+    r = item.record
+    return ExportRow(
+        region=r.session.region,
+        body=r.session.body,
+        term=r.session.term,
+        sitting=r.session.sitting,
+        number=r.number,
+        kind=r.kind,
+        title=r.title,
+        content=r.content,
+        deputies=r.deputies,
+        co_signers=r.co_signers,
+        lead_unit=r.lead_unit,
+        co_units=r.co_units,
+        assigned_on=r.assigned_on,
+        key_supervised=r.key_supervised,
+        due_on=r.due_on,
+        state=item.state,
     )
 
 
@@ -359,7 +386,7 @@ async def run_export(settings: Settings, path: Path, *, out: TextIO, err: TextIO
         return 1
     try:
         async with create_sessionmaker(engine)() as session:
-            rows = await export_rows(session)
+            rows = [_export_row(item) for item in await list_items(session)]
     except SQLAlchemyError as exc:
         logger.exception("export to %s failed", path)
         _say(err, f"数据库错误：{exc}", f"database error: {exc}")

@@ -1,0 +1,103 @@
+"""Writing exports: stored items as .csv or .xlsx under the Chinese import headers, so an export re-imports cleanly."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Final
+
+import openpyxl
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from bot.spreadsheets.columns import COLUMNS, EXPORT_ONLY_COLUMNS, CellValue, Column, ItemColumns, SpreadsheetError
+
+__all__ = ["ExportRow", "write_export"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportRow(ItemColumns):
+    """One stored item for an export: the import columns, then the ``EXPORT_ONLY_COLUMNS``."""
+
+    due_on: date | None = None
+    state: str
+
+
+_EXPORT_COLUMNS: Final[tuple[Column, ...]] = COLUMNS + EXPORT_ONLY_COLUMNS
+
+
+def _export_cell(key: str, value: Any) -> CellValue:
+    if value is None:
+        return None
+    if isinstance(value, list | tuple):
+        return "、".join(str(v) for v in value)
+    if key == "key_supervised":
+        return "是" if value else "否"
+    if isinstance(value, str | int | float | date):
+        return value
+    return str(value)
+
+
+def _export_text(value: CellValue) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def write_export(path: Path, rows: Sequence[ExportRow]) -> None:
+    """Write rows to .csv or .xlsx, each column from the row's field of the same name.
+
+    The headers are the Chinese import headers, so an export re-imports cleanly; 答复期限 and 状态 come last
+    and are ignored on import. CSV is UTF-8 with a BOM so that Excel opens it. The file appears whole or
+    not at all (written beside the target, then renamed).
+    """
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise SpreadsheetError(
+            f"不支持的导出格式 {suffix or '(无扩展名)'}，请使用 .xlsx 或 .csv",
+            f"unsupported export format {suffix or '(no extension)'}; use .xlsx or .csv",
+        )
+    table = [[_export_cell(c.key, getattr(row, c.key)) for c in _EXPORT_COLUMNS] for row in rows]
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        if suffix == ".csv":
+            _write_csv(partial, table)
+        else:
+            _write_xlsx(partial, table)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _write_csv(path: Path, table: list[list[CellValue]]) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([c.zh for c in _EXPORT_COLUMNS])
+        for row in table:
+            writer.writerow([_export_text(v) for v in row])
+
+
+def _write_xlsx(path: Path, table: list[list[CellValue]]) -> None:
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("proposals")
+    sheet.freeze_panes = "A2"
+    sheet.append([c.zh for c in _EXPORT_COLUMNS])
+    for row in table:
+        cells: list[Any] = []
+        for value in row:
+            cell = openpyxl.cell.WriteOnlyCell(sheet)
+            if isinstance(value, str):
+                cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
+                cell.data_type = "s"  # a title starting with "=" is text, not a formula
+            else:
+                cell.value = value
+                if isinstance(value, date):
+                    cell.number_format = "yyyy-mm-dd"
+            cells.append(cell)
+        sheet.append(cells)
+    workbook.save(path)
