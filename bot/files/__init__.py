@@ -3,3 +3,8 @@ file decodes. Shared by the letter readers and the spreadsheet reader, so both r
 
 Pure: imports nothing of ours but `bot.files`; never telegram, sqlalchemy, apscheduler or `storage`.
 """
+
+from typing import Final
+
+#: The largest upload any reader opens, letters and sheets alike (Telegram lets a bot download up to 20 MB).
+MAX_BYTES: Final = 10 * 1024 * 1024

@@ -12,7 +12,7 @@ import logging
 import zipfile
 from typing import Any, Final, Literal
 
-from bot.files import decoding
+from bot.files import MAX_BYTES, decoding
 from bot.files.magic import OLE_MAGIC, PDF_MAGIC, ZIP_MAGIC
 from bot.text import despace_cjk, is_page_number, reflow
 
@@ -29,7 +29,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-MAX_BYTES: Final = 10 * 1024 * 1024
 
 DocumentErrorCode = Literal["empty", "too_large", "encrypted", "no_text_layer", "unknown_type", "binary", "corrupt"]
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Final
 
+from bot.files import MAX_BYTES
+
 __all__ = [
     "BODIES",
     "BY_KEY",
@@ -29,7 +31,6 @@ __all__ = [
     "is_blank",
 ]
 
-MAX_BYTES: Final = 10 * 1024 * 1024
 MAX_ROWS: Final = 100_000
 CellValue = str | int | float | bool | date | datetime | time | None
 
