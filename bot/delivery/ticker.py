@@ -99,6 +99,7 @@ class Ticker:
             profile=deps.settings.profile,
             tz=deps.settings.tz,
             holder=self.holder,
+            admin_ids=deps.admins,
         )
         self._last_sweep = deps.clock.now()
         if stats.queued:
