@@ -46,6 +46,7 @@ PROFILE = Jurisdiction(
     name="上海市", reply_months=3, extended_max_months=6, co_opinion_months=1, rehandling_months=1, return_workdays=7
 )
 SPREAD = range(-10, 31)  # days from today: ten days overdue to thirty days ahead
+ADMIN_IDS = (901, 902)  # the settings' PROPOSAL_BOT_ADMINS; their accounts are plain ones
 
 
 def _progress(message: str) -> None:
@@ -89,7 +90,7 @@ async def prepare(engine: AsyncEngine, *, today: date, due: int) -> None:
             {"telegram_id": 10_000_000 + uid, "chat_id": 10_000_000 + uid, "role": "unit", "unit_id": uid}
             for uid in unit_ids
         ]
-        accounts += [{"telegram_id": 900 + n, "chat_id": 900 + n, "role": "admin", "unit_id": None} for n in (1, 2)]
+        accounts += [{"telegram_id": n, "chat_id": n, "role": "public", "unit_id": None} for n in ADMIN_IDS]
         for account in accounts:
             account.update(display_name="", digest_mode="instant", active=True, created_at=now)
         await conn.execute(insert(Account), accounts)
@@ -107,7 +108,9 @@ async def _reset(sm: async_sessionmaker[AsyncSession], *, today: date, now: date
 async def _sweep_once(sm: async_sessionmaker[AsyncSession], *, today: date, now: datetime) -> Timing:
     await _reset(sm, today=today, now=now)
     started = time.perf_counter()
-    stats = await run_sweep(sm, now=now, calendar=WorkCalendar(), profile=PROFILE, tz=TZ, holder="bench")
+    stats = await run_sweep(
+        sm, now=now, calendar=WorkCalendar(), profile=PROFILE, tz=TZ, holder="bench", admin_ids=ADMIN_IDS
+    )
     elapsed_ms = (time.perf_counter() - started) * 1000
     async with sm() as session:
         queued = await session.scalar(select(func.count()).select_from(OutboxMessage))

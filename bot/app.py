@@ -136,24 +136,18 @@ def register_handlers(app: App) -> None:
 
 
 async def open_resources(app: App) -> None:
-    """post_init: the database (migrated on SQLite), the card reader, the calendar, jieba, the command list."""
+    """post_init: the database (migrated on SQLite), the calendar and languages it holds, jieba, the command list."""
     deps = app.bot_data
-    settings = deps.settings
-    deps.engine = create_engine(settings.database_url)
-    if is_sqlite(settings.database_url):
+    if is_sqlite(deps.settings.database_url):
         await upgrade(deps.engine)
     else:
         await check_current(deps.engine)
-    deps.sessionmaker = create_sessionmaker(deps.engine)
-    deps.cards = card_reader(deps.engine)
     async with deps.sessionmaker() as session:
         deps.calendar = WorkCalendar(await load_overrides(session))
-        deps.languages = await language_overrides(session)
-    deps.tokenizer = shared_tokenizer()
+        deps.languages.update(await language_overrides(session))
     if not deps.tokenizer.initialized:
         # jieba takes 1-2 s to load: do it off the event loop so the first look-up does not wait for it.
         deps.tokenizer_ready = asyncio.create_task(asyncio.to_thread(deps.tokenizer.initialize))
-    deps.ticker = Ticker(deps, app.bot, pace=deps.pace)
     if deps.tick_interval is not None and app.job_queue is not None:
         app.job_queue.run_repeating(_tick, interval=deps.tick_interval, first=1.0, name="ticker")
     await register_commands(app)
@@ -177,19 +171,16 @@ async def register_commands(app: App) -> None:
 
 
 async def close_resources(app: App) -> None:
-    """post_shutdown: close what `open_resources` opened."""
+    """post_shutdown: close what the application holds, also when `open_resources` failed half-way."""
     deps = app.bot_data
     if deps.tokenizer_ready is not None:
         try:
             await deps.tokenizer_ready
         except Exception:  # the app is stopping; a failed jieba load was already logged
             logger.exception("jieba failed to initialize")
-    if hasattr(deps, "ticker"):
-        await deps.ticker.close()
-    if hasattr(deps, "cards"):
-        deps.cards.close()
-    if hasattr(deps, "engine"):
-        await deps.engine.dispose()
+    await deps.ticker.close()
+    deps.cards.close()
+    await deps.engine.dispose()
 
 
 WEBHOOK_PATH = "telegram"
@@ -220,7 +211,6 @@ def build_application(
     """Build the bot. `bot_kwargs` (token, base_url, request, …) point it at the sandbox emulator."""
     # PTB 22 deprecates integer retry_after; opt in to timedelta values so a 429 raises no warning.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
-    builder: Any = ApplicationBuilder().context_types(ContextTypes(context=CallbackContext, bot_data=BotData))
     kwargs = dict(bot_kwargs or {})
     base = settings.api_base_url or "https://api.telegram.org"
     token: str = kwargs.pop("token", None) or settings.token_value or SANDBOX_TOKEN
@@ -240,17 +230,30 @@ def build_application(
     )
     if kwargs:
         raise TypeError(f"unknown bot_kwargs: {', '.join(sorted(kwargs))}")
+    engine = create_engine(settings.database_url)  # connects on first use, in open_resources
+    # pace pushes like Telegram requires, except on the sandbox's virtual clock
+    pace = bot_kwargs is None
+
+    class WiredBotData(BotData):
+        """PTB makes `bot_data` by calling its type with no arguments: this type knows the wiring."""
+
+        def __init__(self) -> None:
+            super().__init__(
+                settings=settings,
+                clock=clock or SystemClock(),
+                engine=engine,
+                sessionmaker=create_sessionmaker(engine),
+                cards=card_reader(engine),
+                tokenizer=shared_tokenizer(),
+                new_ticker=lambda deps: Ticker(deps, bot, pace=pace),
+                tick_interval=tick_interval,
+            )
+
+    builder: Any = ApplicationBuilder().context_types(ContextTypes(context=CallbackContext, bot_data=WiredBotData))
     builder = builder.bot(bot)
     if not with_updater:
         builder = builder.updater(None)
     builder = builder.post_init(open_resources).post_shutdown(close_resources)
     app: App = builder.build()
-    deps = app.bot_data
-    deps.settings = settings
-    deps.clock = clock or SystemClock()
-    deps.admins = frozenset(settings.admins)
-    deps.tick_interval = tick_interval
-    # pace pushes like Telegram requires, except on the sandbox's virtual clock
-    deps.pace = bot_kwargs is None
     register_handlers(app)
     return app

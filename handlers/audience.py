@@ -8,7 +8,7 @@ from telegram import Update
 from bot.context import Context
 from bot.render.cards import Viewer
 from bot.render.i18n import Lang, pick_language
-from storage.accounts import bind_account, ensure_account, find_account
+from storage.accounts import ensure_account, find_account
 from storage.models import Account
 
 
@@ -24,43 +24,29 @@ def lang_of(update: Update, context: Context | None = None) -> Lang:
     return pick_language(user.language_code)
 
 
+def is_admin(update: Update, context: Context) -> bool:
+    """Admins are the Telegram user ids in settings (PROPOSAL_BOT_ADMINS); the check reads and writes nothing.
+
+    An `admin` role stored in `accounts` does not count, so an id removed from the settings loses its rights
+    (and its admin pushes) at the next start. Admin commands record the admin's account with `current_account`,
+    so that admin pushes (the overdue digest, 不满意 notices) have a chat to go to.
+    """
+    user = update.effective_user
+    return user is not None and user.id in context.bot_data.admins
+
+
 async def viewer_of(update: Update, context: Context) -> Viewer:
     """The viewer's role: admins from settings, deputies and unit staff from their bound account."""
     user = update.effective_user
     if user is None:
         return Viewer()
-    deps = context.bot_data
-    if user.id in deps.admins:
+    if is_admin(update, context):
         return Viewer(role="admin")
-    async with deps.sessionmaker() as session:
+    async with context.bot_data.sessionmaker() as session:
         account = await find_account(session, telegram_id=user.id)
-    if account is None or not account.active:
+    if account is None or not account.active or account.role == "admin":  # not in the settings: not an admin
         return Viewer()
     return Viewer(role=account.role, deputy_id=account.deputy_id, unit_id=account.unit_id)
-
-
-async def is_admin(update: Update, context: Context) -> bool:
-    """Admins are listed in settings (PROPOSAL_BOT_ADMINS) or bound as admin in the database.
-
-    An admin from settings gets an `admin` account on first use, so that admin pushes (the overdue digest,
-    不满意 notices) reach them.
-    """
-    user, chat = update.effective_user, update.effective_chat
-    deps = context.bot_data
-    if user is not None and chat is not None and user.id in deps.admins:
-        async with deps.sessionmaker.begin() as session:
-            account = await find_account(session, telegram_id=user.id)
-            if account is None or account.role != "admin":
-                await bind_account(
-                    session,
-                    telegram_id=user.id,
-                    chat_id=chat.id,
-                    role="admin",
-                    now=deps.clock.now(),
-                    display_name=user.full_name,
-                )
-        return True
-    return (await viewer_of(update, context)).role == "admin"
 
 
 async def current_account(update: Update, context: Context, session: AsyncSession) -> Account | None:

@@ -11,7 +11,7 @@ from telegram import Update
 from bot.context import Context
 from bot.render.cards import Rendered
 from bot.render.i18n import t
-from handlers.audience import is_admin, lang_of
+from handlers.audience import current_account, is_admin, lang_of
 from handlers.replying import send
 from storage.identities import CODE_TTL, BindError, BindTarget, create_bind_code, redeem_bind_code, unbind
 
@@ -33,7 +33,7 @@ async def bind_command(update: Update, context: Context) -> None:
     user = update.effective_user
     if user is None:
         return
-    if not await is_admin(update, context):
+    if not is_admin(update, context):
         await send(update, Rendered(t(lang, "auth.admin_only", command="/bind")))
         return
     role, _, name = " ".join(context.args or []).partition(":")
@@ -43,6 +43,7 @@ async def bind_command(update: Update, context: Context) -> None:
         return
     deps = context.bot_data
     async with deps.sessionmaker.begin() as session:
+        await current_account(update, context, session)  # admin pushes need the admin's chat
         code = await create_bind_code(session, target=BindTarget(role, name), created_by=user.id, now=deps.clock.now())
     link = f"https://t.me/{context.bot.username}?start=bind_{code}"
     await send(

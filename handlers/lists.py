@@ -10,7 +10,7 @@ from bot.context import Context
 from bot.domain.lifecycle import OPEN_STATES
 from bot.render.cards import Rendered, esc, render_list
 from bot.render.i18n import t
-from handlers.audience import is_admin, lang_of, viewer_of
+from handlers.audience import current_account, is_admin, lang_of, viewer_of
 from handlers.replying import send
 from storage.listings import list_cards
 from storage.outbox import list_dead
@@ -41,7 +41,7 @@ async def mine_command(update: Update, context: Context) -> None:
 
 async def _unit_or_admin(update: Update, context: Context, command: str) -> tuple[bool, int | None] | None:
     """(admin?, unit id) of the sender, or None after telling a non-unit, non-admin user."""
-    if await is_admin(update, context):
+    if is_admin(update, context):
         return True, None
     viewer = await viewer_of(update, context)
     if viewer.role == "unit" and viewer.unit_id is not None:
@@ -54,11 +54,13 @@ async def due_command(update: Update, context: Context) -> None:
     who = await _unit_or_admin(update, context, "/due")
     if who is None:
         return
-    _, unit_id = who
+    admin, unit_id = who
     lang = lang_of(update, context)
     deps = context.bot_data
     today = deps.clock.now().astimezone(deps.settings.tz).date()
-    async with deps.sessionmaker() as session:
+    async with deps.sessionmaker.begin() as session:
+        if admin:
+            await current_account(update, context, session)  # admin pushes need the admin's chat
         cards = await list_cards(session, unit_id=unit_id, states=OPEN, due_from=today, due_before=today + DUE_WINDOW)
     await send(
         update, render_list(t(lang, "list.due", count=len(cards)), cards, today=today, lang=lang, unit_id=unit_id)
@@ -73,7 +75,9 @@ async def overdue_command(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
     deps = context.bot_data
     today = deps.clock.now().astimezone(deps.settings.tz).date()
-    async with deps.sessionmaker() as session:
+    async with deps.sessionmaker.begin() as session:
+        if admin:
+            await current_account(update, context, session)  # admin pushes need the admin's chat
         cards = await list_cards(session, unit_id=unit_id, states=OPEN, due_before=today)
         dead = await list_dead(session, limit=20) if admin else []
     await send(

@@ -69,13 +69,15 @@ async def _find_item(update: Update, context: Context, text: str, *, prefix: str
 async def reply_command(update: Update, context: Context) -> None:
     """`/reply <no>`: remember the item and ask for the letter."""
     lang = lang_of(update, context)
-    if not await is_admin(update, context):
+    if not is_admin(update, context):
         await send(update, Rendered(t(lang, "reply.admin_only")))
         return
     text = " ".join(context.args or []).strip()
     if not text:
         await send(update, Rendered(t(lang, "reply.usage")))
         return
+    async with context.bot_data.sessionmaker.begin() as session:
+        await current_account(update, context, session)  # admin pushes need the admin's chat
     card = await _find_item(update, context, text, prefix="rpi")
     if card is not None:
         _user_data(context)[TARGET] = card["id"]
@@ -99,7 +101,7 @@ async def document_upload(update: Update, context: Context) -> None:
     if message is None or message.document is None:
         return
     lang = lang_of(update, context)
-    if not await is_admin(update, context):
+    if not is_admin(update, context):
         await send(update, Rendered(t(lang, "reply.admin_only")))
         return
     document = message.document
@@ -140,7 +142,8 @@ async def document_upload(update: Update, context: Context) -> None:
         return
     user_data.pop(TARGET, None)
     draft = draft_from_letter(letter, proposal_id=card["id"], body=text, file_name=name, file_data=data)
-    async with deps.sessionmaker() as session:
+    async with deps.sessionmaker.begin() as session:
+        await current_account(update, context, session)  # admin pushes need the admin's chat
         has_reply = await find_current_reply(session, proposal_id=card["id"]) is not None
     draft.flags = check_draft(draft, card, has_reply=has_reply)
     user_data[DRAFT] = draft
@@ -162,7 +165,7 @@ async def preview_button(update: Update, context: Context) -> None:
     if data is None:
         return
     lang = lang_of(update, context)
-    if not await is_admin(update, context):
+    if not is_admin(update, context):
         await send(update, Rendered(t(lang, "reply.admin_only")))
         return
     action = ":".join(data[1:])

@@ -105,12 +105,12 @@ async def accounts_for(
     return (await session.scalars(query)).all()
 
 
-async def admin_accounts(session: AsyncSession, *, telegram_ids: Collection[int] = ()) -> Sequence[Account]:
-    """Active admin accounts: bound as admin, or listed in settings (by Telegram id)."""
-    query = select(Account).where(
-        Account.active.is_(True), or_(Account.role == "admin", Account.telegram_id.in_(list(telegram_ids)))
-    )
-    return (await session.scalars(query)).all()
+async def admin_accounts(session: AsyncSession, *, telegram_ids: Collection[int]) -> Sequence[Account]:
+    """The active accounts of the admins listed in settings (by Telegram id); a stored `admin` role does not count."""
+    if not telegram_ids:
+        return []
+    query = select(Account).where(Account.active.is_(True), Account.telegram_id.in_(list(telegram_ids)))
+    return (await session.scalars(query.order_by(Account.id))).all()
 
 
 async def unit_accounts(session: AsyncSession, *, unit_id: int) -> Sequence[Account]:

@@ -17,7 +17,7 @@ bare condition.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, time, timedelta
 from typing import Any
 
@@ -200,7 +200,14 @@ async def unit_recipients(session: AsyncSession, *, unit_ids: Iterable[int]) -> 
     return found
 
 
-async def admin_recipients(session: AsyncSession) -> list[Recipient]:
-    """The active admin accounts, by account id."""
-    result = await session.execute(_recipient_query().where(Account.role == "admin").order_by(Account.id))
-    return [_recipient(row) for row in result]
+async def admin_recipients(session: AsyncSession, *, telegram_ids: Collection[int]) -> list[Recipient]:
+    """The active accounts of the admins listed in settings (by Telegram id), as admins, by account id.
+
+    A stored `admin` role does not count: removing an id from the settings stops its pushes.
+    """
+    if not telegram_ids:
+        return []
+    result = await session.execute(
+        _recipient_query().where(Account.telegram_id.in_(sorted(set(telegram_ids)))).order_by(Account.id)
+    )
+    return [replace(_recipient(row), role="admin") for row in result]

@@ -24,6 +24,7 @@ from storage.models import Account, Assignment, OutboxMessage, Proposal, Reply, 
 from storage.sweeps import admin_recipients, countdown_query, due_assignments, overdue_query, unit_recipients
 
 D = date.fromisoformat
+ADMIN_IDS = frozenset({5002})
 SH = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar()
 PROFILE = Jurisdiction(
@@ -91,9 +92,11 @@ async def seed_item_018(sm: async_sessionmaker[AsyncSession]) -> dict[str, int]:
         staff = Account(telegram_id=5001, chat_id=5001, role="unit", unit_id=unit.id, created_at=T0)
         co_staff = Account(telegram_id=5003, chat_id=5003, role="unit", unit_id=co_unit.id, created_at=T0)
         co_done_staff = Account(telegram_id=5004, chat_id=5004, role="unit", unit_id=co_done.id, created_at=T0)
-        admin = Account(telegram_id=5002, chat_id=5002, role="admin", created_at=T0)
+        # admins are who the settings list (ADMIN_IDS), whatever their account's stored role says
+        admin = Account(telegram_id=5002, chat_id=5002, role="public", created_at=T0)
+        former_admin = Account(telegram_id=5006, chat_id=5006, role="admin", created_at=T0)
         blocked = Account(telegram_id=5005, chat_id=5005, role="unit", unit_id=unit.id, active=False, created_at=T0)
-        s.add_all([staff, co_staff, co_done_staff, admin, blocked])
+        s.add_all([staff, co_staff, co_done_staff, admin, former_admin, blocked])
         await s.flush()
         return {
             "proposal": item.id,
@@ -104,12 +107,15 @@ async def seed_item_018(sm: async_sessionmaker[AsyncSession]) -> dict[str, int]:
             "co_staff": co_staff.id,
             "co_done_staff": co_done_staff.id,
             "admin": admin.id,
+            "former_admin": former_admin.id,
             "blocked": blocked.id,
         }
 
 
 async def sweep(sm: async_sessionmaker[AsyncSession], at: datetime, *, holder: str = "a") -> SweepStats:
-    return await run_sweep(sm, now=at, calendar=CAL, profile=PROFILE, tz=SH, holder=holder, ttl=TTL)
+    return await run_sweep(
+        sm, now=at, calendar=CAL, profile=PROFILE, tz=SH, holder=holder, admin_ids=ADMIN_IDS, ttl=TTL
+    )
 
 
 async def queued(sm: async_sessionmaker[AsyncSession], account_id: int | None = None) -> list[OutboxMessage]:
@@ -310,7 +316,7 @@ async def test_due_assignments_reads_the_window_and_open_overdue_only(
         assert await due_assignments(s, today=D("2024-03-30"), horizon_days=30, open_states=()) == []
 
 
-async def test_unit_and_admin_recipients_are_active_and_bound(
+async def test_recipients_are_active_bound_staff_and_the_admins_the_settings_list(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     ids = await seed_item_018(sessionmaker)
@@ -324,7 +330,9 @@ async def test_unit_and_admin_recipients_are_active_and_bound(
         [mine] = found[ids["unit"]]  # the blocked account is left out
         assert (mine.account_id, mine.chat_id, mine.quiet) == (ids["staff"], 5001, (time(22), time(7)))
         assert await unit_recipients(s, unit_ids=[]) == {}
-        assert [a.account_id for a in await admin_recipients(s)] == [ids["admin"]]
+        [admin] = await admin_recipients(s, telegram_ids=ADMIN_IDS)  # not the former admin's stored role
+        assert (admin.account_id, admin.role) == (ids["admin"], "admin")
+        assert await admin_recipients(s, telegram_ids=()) == []
 
 
 # -------------------------------------------------------------------------------------------- the plan

@@ -9,7 +9,7 @@ moment (or a second instance that slipped past an expired lease) queues nothing 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Final
@@ -107,9 +107,12 @@ async def run_sweep(
     profile: Jurisdiction,
     tz: tzinfo,
     holder: str,
+    admin_ids: Collection[int] = (),
     ttl: timedelta = SWEEP_LEASE_TTL,
 ) -> SweepStats:
     """Take (or renew) the sweeps lease, then queue every reminder due by ``now`` and advance the watermark.
+
+    ``admin_ids`` are the Telegram user ids of the admins (PROPOSAL_BOT_ADMINS), who get the overdue digest.
 
     Returns ``SweepStats(skipped_lease=True)`` without reading anything when another instance holds the lease.
     The lease is kept after the tick, so the leader stays the leader; release it at shutdown.
@@ -129,7 +132,7 @@ async def run_sweep(
             session, today=today, horizon_days=horizon_days(profile), open_states=frozenset(OPEN_STATES)
         )
         staff = await unit_recipients(session, unit_ids={row.unit_id for row in rows})
-        admins = await admin_recipients(session)
+        admins = await admin_recipients(session, telegram_ids=admin_ids)
         plans = plan_sweep(
             rows,
             staff=staff,

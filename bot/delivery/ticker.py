@@ -59,6 +59,7 @@ class Ticker:
             overall_rate=30.0 if pace else 10_000.0,
         )
         self._last_sweep: datetime | None = None
+        self._swept = False  # only a sweep takes the lease, so only then is there one to release
         self._lock = asyncio.Lock()
 
     def render(self, item: Claimed) -> Rendered:
@@ -92,6 +93,7 @@ class Ticker:
 
     async def sweep(self) -> None:
         deps = self._deps
+        self._swept = True
         stats = await run_sweep(
             deps.sessionmaker,
             now=deps.clock.now(),
@@ -99,6 +101,7 @@ class Ticker:
             profile=deps.settings.profile,
             tz=deps.settings.tz,
             holder=self.holder,
+            admin_ids=deps.admins,
         )
         self._last_sweep = deps.clock.now()
         if stats.queued:
@@ -182,5 +185,8 @@ class Ticker:
             await self.dispatch()
 
     async def close(self) -> None:
+        """Give up the sweeps lease, so another instance takes over at once; nothing to do if it never swept."""
+        if not self._swept:
+            return
         async with self._deps.sessionmaker.begin() as session:
             await release_lease(session, name=SWEEP_LEASE, holder=self.holder)

@@ -169,9 +169,13 @@ def _quiet(account: Account, profile: Jurisdiction) -> tuple[time, time] | None:
     return (account.quiet_start, account.quiet_end)
 
 
-def _view(account: Account, profile: Jurisdiction, tz: tzinfo) -> RecipientView:
+def _view(account: Account, profile: Jurisdiction, tz: tzinfo, *, role: str | None = None) -> RecipientView:
     return RecipientView(
-        account_id=account.id, chat_id=account.chat_id, role=account.role, quiet=_quiet(account, profile), tz=tz
+        account_id=account.id,
+        chat_id=account.chat_id,
+        role=role or account.role,
+        quiet=_quiet(account, profile),
+        tz=tz,
     )
 
 
@@ -355,7 +359,8 @@ async def rate_reply(
             "due_on": due.isoformat(),
             "reason": reason or "",
         }
-        recipients = [_view(a, profile, tz) for a in [*staff, *admins]]
+        # admins come from the settings, whatever role their account has: they are pushed as office staff
+        recipients = [_view(a, profile, tz) for a in staff] + [_view(a, profile, tz, role="admin") for a in admins]
         plans = unsatisfied_plans(
             recipients=recipients, reply_id=reply.id, params=params, now=now, profile=profile, calendar=calendar
         )
