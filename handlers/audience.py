@@ -35,15 +35,14 @@ def is_admin(update: Update, context: Context) -> bool:
     return user is not None and user.id in context.bot_data.admins
 
 
-async def viewer_of(update: Update, context: Context) -> Viewer:
-    """The viewer's role: admins from settings, deputies and unit staff from their bound account."""
+async def viewer_of(update: Update, context: Context, session: AsyncSession) -> Viewer:
+    """The viewer's role: admins from settings, deputies and unit staff from their account (in `session`)."""
     user = update.effective_user
     if user is None:
         return Viewer()
     if is_admin(update, context):
         return Viewer(role="admin")
-    async with context.bot_data.sessionmaker() as session:
-        account = await find_account(session, telegram_id=user.id)
+    account = await find_account(session, telegram_id=user.id)
     if account is None or not account.active or account.role == "admin":  # not in the settings: not an admin
         return Viewer()
     return Viewer(role=account.role, deputy_id=account.deputy_id, unit_id=account.unit_id)

@@ -41,82 +41,88 @@ async def _describe(session: AsyncSession, context: Context, lang: str, kind: st
     return t(lang, "follow.target.keyword", name=esc(key))
 
 
-async def _toggle(update: Update, context: Context, kind: str, key: str, *, on: bool) -> None:
+async def _toggle(
+    update: Update, context: Context, session: AsyncSession, kind: str, key: str, *, on: bool
+) -> Rendered | None:
+    """Follow or unfollow in the caller's transaction; returns the answer to send once it has committed."""
     lang = lang_of(update, context)
     deps = context.bot_data
-    async with deps.sessionmaker.begin() as session:
-        account = await current_account(update, context, session)
-        if account is None:
-            return
-        target = await _describe(session, context, lang, kind, key)
-        if on:
-            changed = await follow(session, account_id=account.id, kind=kind, key=key, now=deps.clock.now())
-            message = "follow.done" if changed else "follow.already"
-        else:
-            changed = await unfollow(session, account_id=account.id, kind=kind, key=key)
-            message = "unfollow.done" if changed else "unfollow.none"
-    await send(update, Rendered(t(lang, message, target=target)))
-
-
-async def _resolve(update: Update, context: Context, args: list[str], *, on: bool) -> tuple[str, str] | None:
-    """Turn `/follow` arguments into (kind, key), answering the user when they cannot be resolved."""
-    lang = lang_of(update, context)
-    usage = "follow.usage" if on else "unfollow.usage"
-    if not args:
-        await send(update, Rendered(t(lang, usage)))
+    account = await current_account(update, context, session)
+    if account is None:
         return None
+    target = await _describe(session, context, lang, kind, key)
+    if on:
+        changed = await follow(session, account_id=account.id, kind=kind, key=key, now=deps.clock.now())
+        message = "follow.done" if changed else "follow.already"
+    else:
+        changed = await unfollow(session, account_id=account.id, kind=kind, key=key)
+        message = "unfollow.done" if changed else "unfollow.none"
+    return Rendered(t(lang, message, target=target))
+
+
+async def _toggle_and_answer(update: Update, context: Context, kind: str, key: str, *, on: bool) -> None:
+    """A button or a reply that names its target: one transaction, then the answer."""
+    async with context.bot_data.sessionmaker.begin() as session:
+        answer = await _toggle(update, context, session, kind, key, on=on)
+    if answer is not None:
+        await send(update, answer)
+
+
+async def _resolve(
+    update: Update, context: Context, session: AsyncSession, args: list[str], *, on: bool
+) -> tuple[str, str] | Rendered:
+    """Turn `/follow` arguments into (kind, key), or into the answer for arguments that name no one target."""
+    lang = lang_of(update, context)
+    usage = Rendered(t(lang, "follow.usage" if on else "unfollow.usage"))
+    if not args:
+        return usage
     head, rest = args[0].lower(), " ".join(args[1:]).strip()
-    deps = context.bot_data
     if head in {"unit", "单位"}:
         if not rest:
-            await send(update, Rendered(t(lang, usage)))
-            return None
-        async with deps.sessionmaker() as session:
-            unit = await find_unit(session, name=rest)
+            return usage
+        unit = await find_unit(session, name=rest)
         if unit is None:
-            await send(update, Rendered(t(lang, "follow.unknown_unit", name=html.escape(rest))))
-            return None
+            return Rendered(t(lang, "follow.unknown_unit", name=html.escape(rest)))
         return "unit", str(unit.id)
     if head in {"keyword", "关键词"}:
         words = " ".join(rest.split())[:MAX_KEYWORD]
         if not words:
-            await send(update, Rendered(t(lang, usage)))
-            return None
+            return usage
         return "keyword", words.lower()
     if head in {"session", "会次"}:
-        async with deps.sessionmaker() as session:
-            row = await latest_session(session)
+        row = await latest_session(session)
         if row is None:
-            await send(update, Rendered(t(lang, "follow.no_session")))
-            return None
+            return Rendered(t(lang, "follow.no_session"))
         return "session", str(row.id)
     lookup = parse_lookup(" ".join(args))
     if lookup is None:
-        await send(update, Rendered(t(lang, usage)))
-        return None
-    cards = await deps.cards.find(lookup.number_key, term=lookup.term, sitting=lookup.sitting)
+        return usage
+    cards = await context.bot_data.cards.find(lookup.number_key, term=lookup.term, sitting=lookup.sitting)
     if not cards:
-        await send(update, Rendered(t(lang, "status.unknown", number=html.escape(lookup.number))))
-        return None
+        return Rendered(t(lang, "status.unknown", number=html.escape(lookup.number)))
     if len(cards) > 1:
         choices = render_choices(cards, number=lookup.number, lang=lang)
         prefix = "fo" if on else "uf:item"
         rows = tuple(tuple(Button(b.label, f"{prefix}:{b.data.split(':')[1]}") for b in row) for row in choices.buttons)
-        await send(update, Rendered(choices.html, rows))
-        return None
+        return Rendered(choices.html, rows)
     return "item", str(cards[0]["id"])
 
 
+async def _follow_command(update: Update, context: Context, *, on: bool) -> None:
+    """`/follow …` or `/unfollow …`: resolve the target and change the follow in one transaction."""
+    async with context.bot_data.sessionmaker.begin() as session:
+        target = await _resolve(update, context, session, list(context.args or []), on=on)
+        answer = target if isinstance(target, Rendered) else await _toggle(update, context, session, *target, on=on)
+    if answer is not None:
+        await send(update, answer)
+
+
 async def follow_command(update: Update, context: Context) -> None:
-    target = await _resolve(update, context, list(context.args or []), on=True)
-    if target is not None:
-        await _toggle(update, context, *target, on=True)
+    await _follow_command(update, context, on=True)
 
 
 async def unfollow_command(update: Update, context: Context) -> None:
-    target = await _resolve(update, context, list(context.args or []), on=False)
-    if target is not None:
-        await _toggle(update, context, *target, on=False)
+    await _follow_command(update, context, on=False)
 
 
 async def following_command(update: Update, context: Context) -> None:
@@ -164,7 +170,7 @@ async def follow_choice_button(update: Update, context: Context) -> None:
     """`fi:<kind>:<id>`: follow what was chosen under a card."""
     data = await pressed(update)
     if data is not None:
-        await _toggle(update, context, data[1], data[2], on=True)
+        await _toggle_and_answer(update, context, data[1], data[2], on=True)
 
 
 async def unfollow_button(update: Update, context: Context) -> None:
@@ -173,7 +179,7 @@ async def unfollow_button(update: Update, context: Context) -> None:
     if data is None:
         return
     kind, key = data[1], ":".join(data[2:])
-    await _toggle(update, context, kind, key, on=False)
+    await _toggle_and_answer(update, context, kind, key, on=False)
 
 
 async def unfollow_reply(update: Update, context: Context) -> None:
@@ -186,6 +192,6 @@ async def unfollow_reply(update: Update, context: Context) -> None:
             data = button.callback_data
             if isinstance(data, str) and data.startswith("uf:"):
                 _, kind, key = data.split(":", 2)
-                await _toggle(update, context, kind, key, on=False)
+                await _toggle_and_answer(update, context, kind, key, on=False)
                 return
     await send(update, Rendered(t(lang_of(update, context), "unfollow.usage")))

@@ -193,17 +193,19 @@ async def _confirm(update: Update, context: Context, draft: LetterDraft, card: C
     lang = lang_of(update, context)
     deps = context.bot_data
     user = update.effective_user
+    tokenizer = await deps.tokenizer_loaded()
     try:
-        result = await register_reply(
-            deps.sessionmaker,
-            draft,
-            now=deps.clock.now(),
-            actor=f"admin:{user.id if user else '?'}",
-            profile=deps.settings.profile,
-            calendar=deps.calendar,
-            tz=deps.settings.tz,
-            tokenizer=await deps.tokenizer_loaded(),
-        )
+        async with deps.sessionmaker.begin() as session:
+            result = await register_reply(
+                session,
+                draft,
+                now=deps.clock.now(),
+                actor=f"admin:{user.id if user else '?'}",
+                profile=deps.settings.profile,
+                calendar=deps.calendar,
+                tz=deps.settings.tz,
+                tokenizer=tokenizer,
+            )
     except ReplaceNeeded:
         draft.flags = check_draft(draft, card, has_reply=True)
         await send(update, Rendered(t(lang, "reply.replace_needed", number=esc(card["number"]))))
@@ -298,23 +300,23 @@ async def rate_skip_button(update: Update, context: Context) -> None:
 async def _rate(update: Update, context: Context, reply_id: int, rating: str, reason: str | None) -> None:
     lang = lang_of(update, context)
     deps = context.bot_data
-    async with deps.sessionmaker.begin() as session:
-        account = await current_account(update, context, session)
-    if account is None:
-        return
     try:
-        rated = await rate_reply(
-            deps.sessionmaker,
-            reply_id=reply_id,
-            rating=rating,
-            account=account,
-            reason=reason,
-            now=deps.clock.now(),
-            profile=deps.settings.profile,
-            calendar=deps.calendar,
-            tz=deps.settings.tz,
-            admin_ids=deps.admins,
-        )
+        async with deps.sessionmaker.begin() as session:
+            account = await current_account(update, context, session)
+            if account is None:
+                return
+            rated = await rate_reply(
+                session,
+                reply_id=reply_id,
+                rating=rating,
+                account=account,
+                reason=reason,
+                now=deps.clock.now(),
+                profile=deps.settings.profile,
+                calendar=deps.calendar,
+                tz=deps.settings.tz,
+                admin_ids=deps.admins,
+            )
     except NotYours as exc:
         await send(update, Rendered(t(lang, "rate.not_yours", number=esc(exc.args[0]))))
         return

@@ -41,15 +41,13 @@ async def settings_button(update: Update, context: Context) -> None:
             await update_preferences(session, account=account, digest_mode=value)
         elif field == "quiet" and value in QUIET:
             await update_preferences(session, account=account, quiet=QUIET[value])
-        language = account.language
-    if language is None:
+    # the account's attributes stay loaded after the commit (expire_on_commit=False): no second read
+    if account.language is None:
         deps.languages.pop(user.id, None)
     else:
-        deps.languages[user.id] = language
+        deps.languages[user.id] = account.language
     lang = lang_of(update, context)
     await query.answer(t(lang, "settings.saved"))
-    async with deps.sessionmaker() as session:
-        refreshed = await current_account(update, context, session)
-    if refreshed is not None and query.message is not None:
-        rendered = render_settings(refreshed, lang)
+    if query.message is not None:
+        rendered = render_settings(account, lang)
         await query.edit_message_text(rendered.html, parse_mode=ParseMode.HTML, reply_markup=keyboard(rendered))

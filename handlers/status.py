@@ -31,8 +31,12 @@ MAX_CHOICES = 5  # longer letters go as a document, as printed
 
 
 async def _card_view(update: Update, context: Context, card: Card) -> Rendered:
+    """The card as this user may see it; the database is read only when the card has something to withhold."""
     deps = context.bot_data
-    viewer = await viewer_of(update, context) if needs_viewer(card) else Viewer()
+    viewer = Viewer()
+    if needs_viewer(card):
+        async with deps.sessionmaker() as session:
+            viewer = await viewer_of(update, context, session)
     today = deps.clock.now().astimezone(deps.settings.tz).date()
     return render_card(card, today=today, lang=lang_of(update, context), viewer=viewer, calendar=deps.calendar)
 
@@ -122,11 +126,12 @@ async def full_reply_button(update: Update, context: Context) -> None:
     deps = context.bot_data
     async with deps.sessionmaker() as session:
         reply = await find_current_reply(session, proposal_id=proposal_id, with_file=True)
+        private = reply is not None and (reply.public is False or not card.get("public", True))
+        withheld = private and not can_see_private(card, await viewer_of(update, context, session))
     if reply is None:
         await send(update, Rendered(t(lang, "reply.none")))
         return
-    private = reply.public is False or not card.get("public", True)
-    if private and not can_see_private(card, await viewer_of(update, context)):
+    if withheld:
         await send(update, Rendered(t(lang, "reply.withheld")))
         return
     message = update.effective_message

@@ -1,5 +1,5 @@
-"""Registering reply letters and ratings: the preview, the checks against the stored item, and the one
-transaction that stores the reply, changes the state, records the event and queues the pushes.
+"""Registering reply letters and ratings: the preview, the checks against the stored item, and the use cases that
+store the reply, change the state, record the event and queue the pushes, all in the caller's one transaction.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.planner import Audience, RecipientView, reply_plans, unsatisfied_plans
 from bot.delivery.queue import queue_plans
@@ -185,7 +185,7 @@ def _matches(keyword: str, tokens: set[str], text: str) -> bool:
 
 
 async def register_reply(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
     draft: LetterDraft,
     *,
     now: datetime,
@@ -195,7 +195,10 @@ async def register_reply(
     tz: tzinfo,
     tokenizer: Tokenizer | None,
 ) -> Registered:
-    """Store the letter, move the item on, record the event and queue the pushes, all in one transaction."""
+    """Store the letter, move the item on, record the event and queue the pushes, in the caller's transaction.
+
+    Raises ReplaceNeeded or IllegalTransition before writing anything.
+    """
     f = draft.fields
     record = ReplyRecord(
         letter_type=str(f.get("letter_type") or "reply"),
@@ -215,41 +218,40 @@ async def register_reply(
         file_name=draft.file_name,
         file_data=draft.file_data,
     )
-    async with sessionmaker.begin() as session:
-        proposal = await get_proposal(session, proposal_id=draft.proposal_id)
-        state = State(proposal.state)
-        if record.letter_type == "co-handling":
-            await add_reply(session, proposal_id=proposal.id, record=record, now=now)
-            await add_event(
-                session,
-                proposal_id=proposal.id,
-                event=EventRecord("opinion", state, state, now, actor, {"unit": record.unit or ""}),
-            )
-            return Registered(proposal.number, True, 0, record.result_text, record.result_class)
-        current = await find_current_reply(session, proposal_id=proposal.id)
-        if current is not None and state not in {State.rehandling, State.tracking}:
-            if not draft.replace_confirmed:
-                raise ReplaceNeeded(proposal.number)
-            after = State.tracking if is_tracking(record.result_class) else State.replied
-            event = EventRecord("reply", state, after, now, actor, {"replaced": "1"})
-        else:
-            step = transition(state, Action.reply, at=now, actor=actor, result_class=record.result_class)
-            after = step.after
-            event = event_record(step)
-        reply = await add_reply(session, proposal_id=proposal.id, record=record, now=now)
-        await set_state(session, proposal_id=proposal.id, state=after, event=event)
-        notified = await _queue_reply_pushes(
+    proposal = await get_proposal(session, proposal_id=draft.proposal_id)
+    state = State(proposal.state)
+    if record.letter_type == "co-handling":
+        await add_reply(session, proposal_id=proposal.id, record=record, now=now)
+        await add_event(
             session,
             proposal_id=proposal.id,
-            reply_id=reply.id,
-            record=record,
-            now=now,
-            profile=profile,
-            calendar=calendar,
-            tz=tz,
-            tokenizer=tokenizer,
+            event=EventRecord("opinion", state, state, now, actor, {"unit": record.unit or ""}),
         )
-        return Registered(proposal.number, False, notified, record.result_text, record.result_class)
+        return Registered(proposal.number, True, 0, record.result_text, record.result_class)
+    current = await find_current_reply(session, proposal_id=proposal.id)
+    if current is not None and state not in {State.rehandling, State.tracking}:
+        if not draft.replace_confirmed:
+            raise ReplaceNeeded(proposal.number)
+        after = State.tracking if is_tracking(record.result_class) else State.replied
+        event = EventRecord("reply", state, after, now, actor, {"replaced": "1"})
+    else:
+        step = transition(state, Action.reply, at=now, actor=actor, result_class=record.result_class)
+        after = step.after
+        event = event_record(step)
+    reply = await add_reply(session, proposal_id=proposal.id, record=record, now=now)
+    await set_state(session, proposal_id=proposal.id, state=after, event=event)
+    notified = await _queue_reply_pushes(
+        session,
+        proposal_id=proposal.id,
+        reply_id=reply.id,
+        record=record,
+        now=now,
+        profile=profile,
+        calendar=calendar,
+        tz=tz,
+        tokenizer=tokenizer,
+    )
+    return Registered(proposal.number, False, notified, record.result_text, record.result_class)
 
 
 async def _queue_reply_pushes(
@@ -307,7 +309,7 @@ class Rated:
 
 
 async def rate_reply(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
     *,
     reply_id: int,
     rating: str,
@@ -319,53 +321,55 @@ async def rate_reply(
     tz: tzinfo,
     admin_ids: frozenset[int],
 ) -> Rated:
-    """Record a deputy's rating; 不满意 starts re-handling (a new clock) and tells the unit and the admins."""
-    async with sessionmaker.begin() as session:
-        reply = await get_reply(session, reply_id=reply_id)
-        proposal = await get_proposal(session, proposal_id=reply.proposal_id)
-        if account.role != "deputy" or account.deputy_id not in {d.deputy_id for d in proposal.deputies}:
-            raise NotYours(proposal.number)
-        existing = await find_feedback(session, reply_id=reply.id, deputy_id=account.deputy_id)
-        if existing is not None:
-            return Rated(proposal.number, existing.rating, None, already=True)
-        state = State(proposal.state)
-        step = transition(state, Action.rate, at=now, actor=f"deputy:{account.deputy_id}", rating=rating)
-        await add_feedback(
-            session,
-            reply_id=reply.id,
-            proposal_id=proposal.id,
-            rating=rating,
-            now=now,
-            deputy_id=account.deputy_id,
-            reason=reason,
-        )
-        await cancel_pushes(session, dedup_key=f"rate:{reply.id}:{account.id}")
-        event = event_record(step, rating=rating, **({"note": reason} if reason else {}))
-        if step.after is not State.rehandling:
-            await set_state(session, proposal_id=proposal.id, state=step.after, event=event)
-            return Rated(proposal.number, rating, None)
-        today = now.astimezone(tz).date()
-        due = due_day(
-            today, months=profile.rehandling_months, calendar=calendar, roll_to_workday=profile.roll_to_workday
-        ).day
-        await restart_clock(session, proposal_id=proposal.id, due_on=due, state=step.after, event=event)
-        lead = next((a for a in proposal.assignments if a.active and a.role == "lead"), None)
-        staff = await _unit_staff(session, unit_id=lead.unit_id if lead else None)
-        admins = await admin_accounts(session, telegram_ids=admin_ids)
-        params: dict[str, str | int] = {
-            "proposal_id": proposal.id,
-            "number": proposal.number,
-            "title": proposal.title,
-            "due_on": due.isoformat(),
-            "reason": reason or "",
-        }
-        # admins come from the settings, whatever role their account has: they are pushed as office staff
-        recipients = [_view(a, profile, tz) for a in staff] + [_view(a, profile, tz, role="admin") for a in admins]
-        plans = unsatisfied_plans(
-            recipients=recipients, reply_id=reply.id, params=params, now=now, profile=profile, calendar=calendar
-        )
-        await queue_plans(session, plans, now=now)
-        return Rated(proposal.number, rating, due)
+    """Record a deputy's rating; 不满意 starts re-handling (a new clock) and tells the unit and the admins.
+
+    In the caller's transaction; raises NotYours or IllegalTransition before writing anything.
+    """
+    reply = await get_reply(session, reply_id=reply_id)
+    proposal = await get_proposal(session, proposal_id=reply.proposal_id)
+    if account.role != "deputy" or account.deputy_id not in {d.deputy_id for d in proposal.deputies}:
+        raise NotYours(proposal.number)
+    existing = await find_feedback(session, reply_id=reply.id, deputy_id=account.deputy_id)
+    if existing is not None:
+        return Rated(proposal.number, existing.rating, None, already=True)
+    state = State(proposal.state)
+    step = transition(state, Action.rate, at=now, actor=f"deputy:{account.deputy_id}", rating=rating)
+    await add_feedback(
+        session,
+        reply_id=reply.id,
+        proposal_id=proposal.id,
+        rating=rating,
+        now=now,
+        deputy_id=account.deputy_id,
+        reason=reason,
+    )
+    await cancel_pushes(session, dedup_key=f"rate:{reply.id}:{account.id}")
+    event = event_record(step, rating=rating, **({"note": reason} if reason else {}))
+    if step.after is not State.rehandling:
+        await set_state(session, proposal_id=proposal.id, state=step.after, event=event)
+        return Rated(proposal.number, rating, None)
+    today = now.astimezone(tz).date()
+    due = due_day(
+        today, months=profile.rehandling_months, calendar=calendar, roll_to_workday=profile.roll_to_workday
+    ).day
+    await restart_clock(session, proposal_id=proposal.id, due_on=due, state=step.after, event=event)
+    lead = next((a for a in proposal.assignments if a.active and a.role == "lead"), None)
+    staff = await _unit_staff(session, unit_id=lead.unit_id if lead else None)
+    admins = await admin_accounts(session, telegram_ids=admin_ids)
+    params: dict[str, str | int] = {
+        "proposal_id": proposal.id,
+        "number": proposal.number,
+        "title": proposal.title,
+        "due_on": due.isoformat(),
+        "reason": reason or "",
+    }
+    # admins come from the settings, whatever role their account has: they are pushed as office staff
+    recipients = [_view(a, profile, tz) for a in staff] + [_view(a, profile, tz, role="admin") for a in admins]
+    plans = unsatisfied_plans(
+        recipients=recipients, reply_id=reply.id, params=params, now=now, profile=profile, calendar=calendar
+    )
+    await queue_plans(session, plans, now=now)
+    return Rated(proposal.number, rating, due)
 
 
 async def _unit_staff(session: AsyncSession, *, unit_id: int | None) -> list[Account]:
