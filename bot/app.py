@@ -126,7 +126,7 @@ def register_handlers(app: App) -> None:
     app.add_handler(CallbackQueryHandler(card_button, pattern=r"^card:\d+$"))
     app.add_handler(CallbackQueryHandler(follow_button, pattern=r"^fo:\d+$"))
     app.add_handler(CallbackQueryHandler(follow_choice_button, pattern=r"^fi:(item|unit|session):\d+$"))
-    app.add_handler(CallbackQueryHandler(unfollow_button, pattern=r"^uf:(item|unit|keyword|session):.+$"))
+    app.add_handler(CallbackQueryHandler(unfollow_button, pattern=r"^uf:(\d{1,18}|(item|unit|keyword|session):.+)$"))
     app.add_handler(MessageHandler(filters.REPLY & filters.Regex(UNFOLLOW_WORDS), unfollow_reply))
     app.add_handler(CallbackQueryHandler(timeline_button, pattern=r"^tl:\d+$"))
     app.add_handler(CallbackQueryHandler(full_reply_button, pattern=r"^full:\d+$"))

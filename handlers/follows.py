@@ -14,7 +14,7 @@ from bot.render.cards import Button, Rendered, esc, render_choices, session_labe
 from bot.render.i18n import t
 from handlers.audience import current_account, lang_of
 from handlers.replying import pressed, send
-from storage.follows import follow, list_follows, unfollow
+from storage.follows import find_follow, follow, list_follows, unfollow
 from storage.proposals import find_session, find_unit, find_unit_by_id, latest_session
 
 UNFOLLOW_WORDS = re.compile(r"^\s*(unfollow|取消关注|退订)\s*$", re.IGNORECASE)
@@ -133,18 +133,16 @@ async def following_command(update: Update, context: Context) -> None:
         if account is None:
             return
         rows = await list_follows(session, account_id=account.id)
-        described = [
-            (r.target_kind, r.target_key, await _describe(session, context, lang, r.target_kind, r.target_key))
-            for r in rows
-        ]
+        described = [(r.id, await _describe(session, context, lang, r.target_kind, r.target_key)) for r in rows]
     if not described:
         await send(update, Rendered(t(lang, "follow.none")))
         return
+    # By the follow's id: callback data holds at most 64 UTF-8 bytes, and a keyword of 20 Chinese characters is 60.
     buttons = tuple(
-        (Button(html.unescape(t(lang, "button.unfollow", target=text)), f"uf:{kind}:{key}"[:64]),)
-        for kind, key, text in described
+        (Button(html.unescape(t(lang, "button.unfollow", target=text)), f"uf:{follow_id}"),)
+        for follow_id, text in described
     )
-    await send(update, Rendered(t(lang, "follow.list") + "\n" + "\n".join(f"• {d}" for _, _, d in described), buttons))
+    await send(update, Rendered(t(lang, "follow.list") + "\n" + "\n".join(f"• {d}" for _, d in described), buttons))
 
 
 async def follow_button(update: Update, context: Context) -> None:
@@ -174,12 +172,32 @@ async def follow_choice_button(update: Update, context: Context) -> None:
 
 
 async def unfollow_button(update: Update, context: Context) -> None:
-    """`uf:<kind>:<key>` in /following or under a push."""
+    """`uf:<follow id>` in /following; `uf:<kind>:<key>` on buttons sent before follows went by id."""
     data = await pressed(update)
     if data is None:
         return
+    if len(data) == 2:
+        await _unfollow_by_id(update, context, int(data[1]))
+        return
     kind, key = data[1], ":".join(data[2:])
     await _toggle_and_answer(update, context, kind, key, on=False)
+
+
+async def _unfollow_by_id(update: Update, context: Context, follow_id: int) -> None:
+    """Stop one of the user's own follows; an id that is not theirs (forged, or already stopped) changes nothing."""
+    lang = lang_of(update, context)
+    async with context.bot_data.sessionmaker.begin() as session:
+        account = await current_account(update, context, session)
+        if account is None:
+            return
+        found = await find_follow(session, account_id=account.id, follow_id=follow_id)
+        answer: Rendered | None = None
+        if found is None:
+            answer = Rendered(t(lang, "unfollow.gone"))
+        else:
+            answer = await _toggle(update, context, session, found.target_kind, found.target_key, on=False)
+    if answer is not None:
+        await send(update, answer)
 
 
 async def unfollow_reply(update: Update, context: Context) -> None:
@@ -191,7 +209,12 @@ async def unfollow_reply(update: Update, context: Context) -> None:
         for button in row:
             data = button.callback_data
             if isinstance(data, str) and data.startswith("uf:"):
-                _, kind, key = data.split(":", 2)
-                await _toggle_and_answer(update, context, kind, key, on=False)
+                parts = data.split(":", 2)
+                if len(parts) == 2 and parts[1].isdigit():
+                    await _unfollow_by_id(update, context, int(parts[1]))
+                elif len(parts) == 3:
+                    await _toggle_and_answer(update, context, parts[1], parts[2], on=False)
+                else:
+                    continue
                 return
     await send(update, Rendered(t(lang_of(update, context), "unfollow.usage")))

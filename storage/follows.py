@@ -40,6 +40,14 @@ async def unfollow(session: AsyncSession, *, account_id: int, kind: str, key: st
     return bool(getattr(result, "rowcount", 0))
 
 
+async def find_follow(session: AsyncSession, *, account_id: int, follow_id: int) -> Subscription | None:
+    """One of this account's follows by its id; None for an id that is not the account's (or no longer exists)."""
+    found: Subscription | None = await session.scalar(
+        select(Subscription).where(Subscription.id == follow_id, Subscription.account_id == account_id)
+    )
+    return found
+
+
 async def list_follows(session: AsyncSession, *, account_id: int) -> Sequence[Subscription]:
     result = await session.scalars(
         select(Subscription).where(Subscription.account_id == account_id).order_by(Subscription.id)

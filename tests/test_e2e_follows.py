@@ -125,3 +125,44 @@ async def test_unfollow_reply_to_message_with_unfollow_button(sandbox: Sandbox) 
     [listing] = await sandbox.say("/following")
     [done] = await sandbox.say("取消关注", reply_to=listing.message_id)
     assert "已取消关注第 018 号" in done.text
+
+
+async def test_following_a_long_chinese_keyword_lists_and_unfollows_by_follow_id(sandbox: Sandbox) -> None:
+    """Callback data is at most 64 UTF-8 bytes: 20 Chinese characters are 60 bytes, too many beside a prefix, so
+    /following buttons name the follow by id. Cutting the text to 64 characters once made /following fail."""
+    user = await sandbox.use("public")
+    keyword = "长宁区全面推进上海硅巷科创街区建设三年行动方案"
+    [done] = await sandbox.say(f"/follow keyword {keyword}")
+    assert "已关注关键词" in done.text
+    [listing] = await sandbox.say("/following")
+    assert keyword in listing.text
+    data = [b.callback_data or "" for row in listing.buttons for b in row]
+    assert all(len(d.encode("utf-8")) <= 64 for d in data)
+    assert sandbox.emulator.violations == []
+    [gone] = await sandbox.press(f"取消关注 关键词“{keyword}”")
+    assert "已取消关注" in gone.text
+    async with sandbox.deps.sessionmaker() as session:
+        account = await find_account(session, telegram_id=user.user_id)
+        assert account is not None
+        assert list(await list_follows(session, account_id=account.id)) == []
+    [again] = await sandbox.press(f"取消关注 关键词“{keyword}”")  # a stale button: nothing left to stop
+    assert "已经取消" in again.text
+
+
+async def test_forged_unfollow_id_cannot_stop_someone_elses_follow(sandbox: Sandbox) -> None:
+    owner = await sandbox.use("deputy:康红恩")
+    await sandbox.say("/follow 018")
+    async with sandbox.deps.sessionmaker() as session:
+        account = await find_account(session, telegram_id=owner.user_id)
+        assert account is not None
+        [theirs] = await list_follows(session, account_id=account.id)
+    intruder = await sandbox.use("public")
+    await sandbox.say("/follow unit 区民政局")
+    [own] = await sandbox.say("/following")
+    [[button]] = own.buttons
+    update = sandbox.emulator.callback_update(intruder, own.message_id, button.callback_data or "")
+    update["callback_query"]["data"] = f"uf:{theirs.id}"  # a modified client sends another user's follow id
+    [answer] = await sandbox.feed(update)
+    assert "已经取消" in answer.text
+    async with sandbox.deps.sessionmaker() as session:
+        assert [f.id for f in await list_follows(session, account_id=account.id)] == [theirs.id]

@@ -123,6 +123,7 @@ MESSAGES.update(
         "follow.done": "You now follow {target}. You will hear when it moves.",
         "follow.already": "You already follow {target}.",
         "unfollow.done": "You no longer follow {target}.",
+        "unfollow.gone": "That follow was already stopped.",
         "unfollow.none": "You do not follow {target}.",
         "follow.none": "You follow nothing yet. Send <code>/follow 018</code> to follow an item.",
         "follow.list": "<b>What you follow</b> (press to stop following):",

@@ -124,6 +124,7 @@ MESSAGES.update(
         "follow.done": "已关注{target}。有新进展时会通知您。",
         "follow.already": "您已经关注了{target}。",
         "unfollow.done": "已取消关注{target}。",
+        "unfollow.gone": "这项关注已经取消了。",
         "unfollow.none": "您没有关注{target}。",
         "follow.none": "您还没有关注任何内容。发送 <code>/follow 018</code> 关注一件建议。",
         "follow.list": "<b>我的关注</b>（点按钮取消关注）：",
