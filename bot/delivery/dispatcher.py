@@ -49,6 +49,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from bot.domain.clock import Clock
 from bot.render.cards import Rendered
 from bot.telegram.keyboards import keyboard
+from bot.telegram.pacing import GROUP_PER_MINUTE, OVERALL_PER_SECOND
 from storage import outbox
 from storage.outbox import Claimed
 
@@ -139,9 +140,9 @@ class Dispatcher:
         render: RenderFn = render_payload_text,
         worker_id: str,
         max_attempts: int = 8,
-        overall_rate: float = 30.0,
+        overall_rate: float = OVERALL_PER_SECOND,
         per_chat_interval: float = 1.0,
-        group_per_minute: int = 20,
+        group_per_minute: int = GROUP_PER_MINUTE,
         monotonic: MonotonicFn = time.monotonic,
         sleep: SleepFn = asyncio.sleep,
         rng: random.Random | None = None,

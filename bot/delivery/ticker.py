@@ -23,6 +23,7 @@ from bot.delivery.sweeps import SWEEP_LEASE, run_sweep
 from bot.domain.clock import VirtualClock
 from bot.render.cards import Rendered
 from bot.render.pushes import render_digest, render_push
+from bot.telegram.pacing import OVERALL_PER_SECOND
 from storage import outbox
 from storage.accounts import admin_accounts
 from storage.coordination import release_lease
@@ -56,7 +57,7 @@ class Ticker:
             worker_id=self.holder,
             # the sandbox runs on virtual time: Telegram's pacing would only make the console wait
             per_chat_interval=1.0 if pace else 0.0,
-            overall_rate=30.0 if pace else 10_000.0,
+            overall_rate=OVERALL_PER_SECOND if pace else 10_000.0,
         )
         self._last_sweep: datetime | None = None
         self._swept = False  # only a sweep takes the lease, so only then is there one to release
