@@ -24,6 +24,7 @@ from bot.context import App, BotData, Context
 from bot.delivery.ticker import Ticker
 from bot.domain.clock import Clock, SystemClock, WorkCalendar
 from bot.domain.lookup import looks_like_number
+from bot.render.commands import COMMANDS
 from bot.render.i18n import t
 from bot.telegram.bot import ProposalBot
 from bot.telegram.pacing import reply_limiter
@@ -66,22 +67,6 @@ from storage.migrate import check_current, upgrade
 logger = logging.getLogger(__name__)
 
 SANDBOX_TOKEN = "123456789:SANDBOX-sandbox-sandbox-sandbox"
-COMMANDS = (
-    "start",
-    "help",
-    "status",
-    "follow",
-    "unfollow",
-    "following",
-    "mine",
-    "due",
-    "overdue",
-    "settings",
-    "rate",
-    "unbind",
-    "bind",
-    "reply",
-)
 
 
 class NumberFilter(filters.MessageFilter):
@@ -166,7 +151,7 @@ def shared_tokenizer() -> Tokenizer:
 
 async def register_commands(app: App) -> None:
     for lang, code in (("zh", None), ("zh", "zh"), ("en", "en")):
-        commands = [BotCommand(name, t(lang, f"cmd.{name}")) for name in COMMANDS]
+        commands = [BotCommand(c.name, t(lang, f"cmd.{c.name}")) for c in COMMANDS]
         await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
 
 

@@ -9,8 +9,9 @@ from telegram import Update
 
 from bot.context import Context
 from bot.render.cards import Rendered
+from bot.render.commands import render_help
 from bot.render.i18n import t
-from handlers.audience import lang_of
+from handlers.audience import lang_of, viewer_of
 from handlers.identities import redeem
 from handlers.replying import send
 from handlers.status import look_up
@@ -34,7 +35,10 @@ async def start_command(update: Update, context: Context) -> None:
 
 
 async def help_command(update: Update, context: Context) -> None:
-    await send(update, Rendered(t(lang_of(update, context), "help")))
+    """Every command the sender's role may use, from the table `set_my_commands` registers."""
+    async with context.bot_data.sessionmaker() as session:
+        viewer = await viewer_of(update, context, session)
+    await send(update, Rendered(render_help(lang_of(update, context), viewer.role)))
 
 
 async def unknown_command(update: Update, context: Context) -> None:

@@ -5,20 +5,11 @@ MESSAGES: dict[str, str] = {
         "Hello, {name}! I track deputies' suggestions and CPPCC proposals from assignment to the formal reply.\n\n"
         "• Send a number (such as <code>018</code>, <code>第018号</code> or <code>17-5-018</code>) to see where it stands\n"
         "• /status number: the status card\n"
-        "• /help: every command"
+        "• /help: every command\n"
+        "• /settings: language (中文), pushes, quiet hours"
     ),
-    "help": (
-        "<b>Commands</b>\n"
-        "/status &lt;number&gt; — where an item stands (or just send the number: 018, 第018号, 17-5-018)\n"
-        "/start — welcome\n"
-        "/help — this help\n"
-        "/follow 018 | unit NAME | keyword WORDS | session — hear when it moves\n"
-        "/unfollow … — stop following; /following — what you follow\n"
-        "/settings — language, pushes (instant, daily or weekly digest), quiet hours\n"
-        "/unbind — remove your deputy/unit binding\n"
-        "Admins: /bind deputy:NAME | unit:NAME — a one-time binding link\n\n"
-        "Leading zeros are optional. When a number exists in several sittings, you choose one."
-    ),
+    "help.title": "<b>Commands</b>",
+    "help.numbers": "Send a number on its own to look it up (018, 18, 第018号, 17-5-018); leading zeros are optional. When a number exists in several sittings, you choose one.",
     "cmd.start": "Start",
     "cmd.help": "Help",
     "cmd.status": "Where an item stands, e.g. /status 018",

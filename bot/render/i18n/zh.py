@@ -5,21 +5,11 @@ MESSAGES: dict[str, str] = {
         "您好，{name}！我是代表建议与政协提案办理进度助手。\n\n"
         "• 发送编号（如 <code>018</code>、<code>第018号</code>、<code>17-5-018</code>）查看办理进度\n"
         "• /status 编号：查看状态卡\n"
-        "• /help：全部命令\n\n"
-        "English: set your Telegram app language to English."
+        "• /help：全部命令\n"
+        "• /settings：语言（English）、推送方式、免打扰时段"
     ),
-    "help": (
-        "<b>可用命令</b>\n"
-        "/status &lt;编号&gt; — 查看办理状态（也可直接发送编号，如 018、第018号、17-5-018）\n"
-        "/start — 欢迎与说明\n"
-        "/help — 本帮助\n"
-        "/follow 018 | unit 单位 | keyword 关键词 | session — 关注，有进展时通知您\n"
-        "/unfollow … — 取消关注；/following — 我的关注\n"
-        "/settings — 语言、推送方式（即时/每日/每周汇总）、免打扰时段\n"
-        "/unbind — 解除代表/承办单位绑定\n"
-        "管理员：/bind deputy:姓名 | unit:单位 — 生成一次性绑定链接\n\n"
-        "编号可带或不带前导零；同一编号在多个会次出现时，会请您选择会次。"
-    ),
+    "help.title": "<b>可用命令</b>",
+    "help.numbers": "编号可带或不带前导零（018、18、第018号、17-5-018 均可，也可直接发送编号）；同一编号在多个会次出现时，会请您选择会次。",
     "cmd.start": "开始使用",
     "cmd.help": "帮助",
     "cmd.status": "查询办理状态，如 /status 018",
