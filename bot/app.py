@@ -31,6 +31,7 @@ from bot.telegram.pacing import reply_limiter
 from bot.telegram.request import JsonRequest
 from bot.text import Tokenizer, default_userdict
 from config.settings import Settings
+from handlers.admins import admin_button, grant_command, revoke_command
 from handlers.errors import on_error
 from handlers.follows import (
     UNFOLLOW_WORDS,
@@ -96,6 +97,8 @@ def register_handlers(app: App) -> None:
     app.add_handler(CommandHandler("following", following_command))
     app.add_handler(CommandHandler("bind", bind_command))
     app.add_handler(CommandHandler("unbind", unbind_command))
+    app.add_handler(CommandHandler("grant", grant_command))
+    app.add_handler(CommandHandler("revoke", revoke_command))
     app.add_handler(CommandHandler("settings", settings_command))
     app.add_handler(CommandHandler("mine", mine_command))
     app.add_handler(CommandHandler("due", due_command))
@@ -107,6 +110,7 @@ def register_handlers(app: App) -> None:
     app.add_handler(CallbackQueryHandler(preview_button, pattern=r"^rp:(ok|replace|edit|cancel|f:\w+)$"))
     app.add_handler(CallbackQueryHandler(rate_button, pattern=r"^rate:\d+:[sbu]$"))
     app.add_handler(CallbackQueryHandler(rate_skip_button, pattern=r"^rsk:\d+$"))
+    app.add_handler(CallbackQueryHandler(admin_button, pattern=r"^adm:(x|[gr]:\d{1,16})$"))
     app.add_handler(CallbackQueryHandler(settings_button, pattern=r"^set:(lang|digest|quiet):[\w-]+$"))
     app.add_handler(CallbackQueryHandler(card_button, pattern=r"^card:\d+$"))
     app.add_handler(CallbackQueryHandler(follow_button, pattern=r"^fo:\d+$"))

@@ -6,9 +6,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from bot.context import Context
-from bot.render.cards import Viewer
+from bot.domain.access import ADMIN, PUBLIC, Viewer, is_admin_id
 from bot.render.i18n import Lang, pick_language
 from storage.accounts import ensure_account, find_account
+from storage.admins import is_granted
 from storage.models import Account
 
 
@@ -24,27 +25,40 @@ def lang_of(update: Update, context: Context | None = None) -> Lang:
     return pick_language(user.language_code)
 
 
-def is_admin(update: Update, context: Context) -> bool:
-    """Admins are the Telegram user ids in settings (PROPOSAL_BOT_ADMINS); the check reads and writes nothing.
-
-    An `admin` role stored in `accounts` does not count, so an id removed from the settings loses its rights
-    (and its admin pushes) at the next start. Admin commands record the admin's account with `current_account`,
-    so that admin pushes (the overdue digest, 不满意 notices) have a chat to go to.
-    """
+def is_listed_admin(update: Update, context: Context) -> bool:
+    """Listed in the settings (PROPOSAL_BOT_ADMINS): such an admin cannot be revoked from the chat."""
     user = update.effective_user
     return user is not None and user.id in context.bot_data.admins
 
 
-async def viewer_of(update: Update, context: Context, session: AsyncSession) -> Viewer:
-    """The viewer's role: admins from settings, deputies and unit staff from their account (in `session`)."""
+async def is_admin(update: Update, context: Context, session: AsyncSession) -> bool:
+    """An admin now: listed in the settings or holding a grant in the database (`bot/domain/access.is_admin_id`).
+
+    Asked at every update, never cached and never stored as a role: a revoked grant, or an id removed from the
+    settings, loses every admin right at the next update. An `admin` role stored in `accounts` does not count.
+    Admin commands record the admin's account with `current_account`, so that admin pushes (the overdue digest,
+    不满意 notices) have a chat to go to.
+    """
     user = update.effective_user
     if user is None:
-        return Viewer()
-    if is_admin(update, context):
-        return Viewer(role="admin")
+        return False
+    listed = context.bot_data.admins
+    if user.id in listed:
+        return True
+    granted = {user.id} if await is_granted(session, telegram_id=user.id) else set()
+    return is_admin_id(user.id, listed=listed, granted=granted)
+
+
+async def viewer_of(update: Update, context: Context, session: AsyncSession) -> Viewer:
+    """The viewer's role: admins (settings or grants), deputies and unit staff from their account (in `session`)."""
+    user = update.effective_user
+    if user is None:
+        return PUBLIC
+    if await is_admin(update, context, session):
+        return ADMIN
     account = await find_account(session, telegram_id=user.id)
-    if account is None or not account.active or account.role == "admin":  # not in the settings: not an admin
-        return Viewer()
+    if account is None or not account.active or account.role not in {"deputy", "unit"}:
+        return PUBLIC  # a stored `admin` role is not an admin
     return Viewer(role=account.role, deputy_id=account.deputy_id, unit_id=account.unit_id)
 
 

@@ -33,16 +33,16 @@ async def bind_command(update: Update, context: Context) -> None:
     user = update.effective_user
     if user is None:
         return
-    if not is_admin(update, context):
-        await send(update, Rendered(t(lang, "auth.admin_only", command="/bind")))
-        return
-    role, _, name = " ".join(context.args or []).partition(":")
-    role, name = role.strip().lower(), name.strip()
-    if role not in {"deputy", "unit"} or not name or len(name) > 64:
-        await send(update, Rendered(t(lang, "bind.usage")))
-        return
     deps = context.bot_data
     async with deps.sessionmaker.begin() as session:
+        if not await is_admin(update, context, session):  # nothing was written: refuse from inside
+            await send(update, Rendered(t(lang, "auth.admin_only", command="/bind")))
+            return
+        role, _, name = " ".join(context.args or []).partition(":")
+        role, name = role.strip().lower(), name.strip()
+        if role not in {"deputy", "unit"} or not name or len(name) > 64:
+            await send(update, Rendered(t(lang, "bind.usage")))
+            return
         await current_account(update, context, session)  # admin pushes need the admin's chat
         code = await create_bind_code(session, target=BindTarget(role, name), created_by=user.id, now=deps.clock.now())
     link = f"https://t.me/{context.bot.username}?start=bind_{code}"

@@ -53,7 +53,7 @@ class _Lister:
 
 async def _lister(update: Update, context: Context, session: AsyncSession) -> _Lister | None:
     """The sender as an admin or as unit staff, or None for anyone else."""
-    if is_admin(update, context):
+    if await is_admin(update, context, session):
         await current_account(update, context, session)  # admin pushes need the admin's chat
         return _Lister(admin=True, unit_id=None)
     viewer = await viewer_of(update, context, session)

@@ -69,15 +69,15 @@ async def _find_item(update: Update, context: Context, text: str, *, prefix: str
 async def reply_command(update: Update, context: Context) -> None:
     """`/reply <no>`: remember the item and ask for the letter."""
     lang = lang_of(update, context)
-    if not is_admin(update, context):
-        await send(update, Rendered(t(lang, "reply.admin_only")))
-        return
+    async with context.bot_data.sessionmaker.begin() as session:
+        if not await is_admin(update, context, session):  # nothing was written: refuse from inside
+            await send(update, Rendered(t(lang, "reply.admin_only")))
+            return
+        await current_account(update, context, session)  # admin pushes need the admin's chat
     text = " ".join(context.args or []).strip()
     if not text:
         await send(update, Rendered(t(lang, "reply.usage")))
         return
-    async with context.bot_data.sessionmaker.begin() as session:
-        await current_account(update, context, session)  # admin pushes need the admin's chat
     card = await _find_item(update, context, text, prefix="rpi")
     if card is not None:
         _user_data(context)[TARGET] = card["id"]
@@ -101,16 +101,18 @@ async def document_upload(update: Update, context: Context) -> None:
     if message is None or message.document is None:
         return
     lang = lang_of(update, context)
-    if not is_admin(update, context):
-        await send(update, Rendered(t(lang, "reply.admin_only")))
-        return
+    deps = context.bot_data
+    async with deps.sessionmaker.begin() as session:
+        if not await is_admin(update, context, session):  # nothing was written: refuse from inside
+            await send(update, Rendered(t(lang, "reply.admin_only")))
+            return
+        await current_account(update, context, session)  # admin pushes need the admin's chat
     document = message.document
     if document.file_size is not None and document.file_size > MAX_BYTES:
         await send(update, Rendered(t(lang, "reply.too_large")))
         return
     data = bytes(await (await document.get_file()).download_as_bytearray())
     name = document.file_name or "letter"
-    deps = context.bot_data
     try:
         text = await asyncio.to_thread(read_document, name, data)
     except DocumentError as exc:
@@ -142,10 +144,7 @@ async def document_upload(update: Update, context: Context) -> None:
         return
     user_data.pop(TARGET, None)
     draft = draft_from_letter(letter, proposal_id=card["id"], body=text, file_name=name, file_data=data)
-    async with deps.sessionmaker.begin() as session:
-        await current_account(update, context, session)  # admin pushes need the admin's chat
-        has_reply = await find_current_reply(session, proposal_id=card["id"]) is not None
-    draft.flags = check_draft(draft, card, has_reply=has_reply)
+    draft.flags = check_draft(draft, card, has_reply=card["reply"] is not None)  # the card's reply: the current one
     user_data[DRAFT] = draft
     await send(update, render_preview(draft, card, lang))
 
@@ -165,10 +164,13 @@ async def preview_button(update: Update, context: Context) -> None:
     if data is None:
         return
     lang = lang_of(update, context)
-    if not is_admin(update, context):
-        await send(update, Rendered(t(lang, "reply.admin_only")))
-        return
     action = ":".join(data[1:])
+    if action not in {"ok", "replace"}:  # confirming checks inside its own transaction
+        async with context.bot_data.sessionmaker() as session:
+            admin = await is_admin(update, context, session)
+        if not admin:
+            await send(update, Rendered(t(lang, "reply.admin_only")))
+            return
     if action == "cancel":
         _user_data(context).pop(DRAFT, None)
         await send(update, Rendered(t(lang, "reply.cancelled")))
@@ -196,6 +198,9 @@ async def _confirm(update: Update, context: Context, draft: LetterDraft, card: C
     tokenizer = await deps.tokenizer_loaded()
     try:
         async with deps.sessionmaker.begin() as session:
+            if not await is_admin(update, context, session):  # nothing was written: refuse from inside
+                await send(update, Rendered(t(lang, "reply.admin_only")))
+                return
             result = await register_reply(
                 session,
                 draft,

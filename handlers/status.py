@@ -8,13 +8,12 @@ import io
 from telegram import Update
 
 from bot.context import Context
+from bot.domain.access import PUBLIC, may_read_reply_text, may_see_rating_reason, may_see_timeline
 from bot.domain.card import Card
 from bot.domain.lookup import parse_lookup
 from bot.render.cards import (
     Rendered,
     TimelineEntry,
-    Viewer,
-    can_see_private,
     needs_viewer,
     render_card,
     render_choices,
@@ -33,7 +32,7 @@ MAX_CHOICES = 5  # longer letters go as a document, as printed
 async def _card_view(update: Update, context: Context, card: Card) -> Rendered:
     """The card as this user may see it; the database is read only when the card has something to withhold."""
     deps = context.bot_data
-    viewer = Viewer()
+    viewer = PUBLIC
     if needs_viewer(card):
         async with deps.sessionmaker() as session:
             viewer = await viewer_of(update, context, session)
@@ -107,10 +106,16 @@ async def timeline_button(update: Update, context: Context) -> None:
     if card is None:
         return
     deps = context.bot_data
+    lang = lang_of(update, context)
     async with deps.sessionmaker() as session:
+        viewer = await viewer_of(update, context, session)
+        if not may_see_timeline(card, viewer):  # the history of a non-public item is non-public
+            await send(update, Rendered(t(lang, "timeline.withheld")))
+            return
         events = await list_events(session, proposal_id=proposal_id)
     entries = [TimelineEntry(e.at, e.action, e.before_state, e.after_state, e.detail or {}) for e in events]
-    await send(update, render_timeline(card["number"], entries, lang=lang_of(update, context), tz=deps.settings.tz))
+    reasons = may_see_rating_reason(card, viewer)
+    await send(update, render_timeline(card["number"], entries, lang=lang, tz=deps.settings.tz, notes=reasons))
 
 
 async def full_reply_button(update: Update, context: Context) -> None:
@@ -126,8 +131,7 @@ async def full_reply_button(update: Update, context: Context) -> None:
     deps = context.bot_data
     async with deps.sessionmaker() as session:
         reply = await find_current_reply(session, proposal_id=proposal_id, with_file=True)
-        private = reply is not None and (reply.public is False or not card.get("public", True))
-        withheld = private and not can_see_private(card, await viewer_of(update, context, session))
+        withheld = reply is not None and not may_read_reply_text(card, await viewer_of(update, context, session))
     if reply is None:
         await send(update, Rendered(t(lang, "reply.none")))
         return

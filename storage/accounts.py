@@ -6,11 +6,11 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, time
 from typing import Literal
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import as_conflict
-from storage.models import Account
+from storage.models import Account, AdminGrant
 
 
 async def find_account(session: AsyncSession, *, telegram_id: int) -> Account | None:
@@ -105,11 +105,15 @@ async def accounts_for(
     return (await session.scalars(query)).all()
 
 
+def admin_ids_clause(telegram_ids: Collection[int]) -> ColumnElement[bool]:
+    """Admins: listed in settings (`telegram_ids`) or granted in the database; a stored role never counts."""
+    granted = select(AdminGrant.telegram_id).scalar_subquery()
+    return or_(Account.telegram_id.in_(sorted(set(telegram_ids))), Account.telegram_id.in_(granted))
+
+
 async def admin_accounts(session: AsyncSession, *, telegram_ids: Collection[int]) -> Sequence[Account]:
-    """The active accounts of the admins listed in settings (by Telegram id); a stored `admin` role does not count."""
-    if not telegram_ids:
-        return []
-    query = select(Account).where(Account.active.is_(True), Account.telegram_id.in_(list(telegram_ids)))
+    """The active accounts of the admins: listed in settings (by Telegram id) or granted by `/grant`."""
+    query = select(Account).where(Account.active.is_(True), admin_ids_clause(telegram_ids))
     return (await session.scalars(query.order_by(Account.id))).all()
 
 

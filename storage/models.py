@@ -311,3 +311,24 @@ class BindCode(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     used_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AdminGrant(Base):
+    """An admin beyond PROPOSAL_BOT_ADMINS, granted in the chat (`/grant`); deleting the row revokes it."""
+
+    __tablename__ = "admin_grants"
+
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    granted_by: Mapped[int] = mapped_column(BigInteger)
+    granted_at: Mapped[datetime]
+
+
+class BindAttempt(Base):
+    """A wrong `/start bind_<code>`: the throttle counts these, so it holds across restarts and instances."""
+
+    __tablename__ = "bind_attempts"
+    __table_args__ = (Index("ix_bind_attempts_telegram_id_at", "telegram_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime]

@@ -28,6 +28,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from bot.domain.assignments import DueAssignment
+from storage.accounts import admin_ids_clause
 from storage.models import Account, Assignment, Proposal, Reply
 
 __all__ = [
@@ -201,13 +202,9 @@ async def unit_recipients(session: AsyncSession, *, unit_ids: Iterable[int]) -> 
 
 
 async def admin_recipients(session: AsyncSession, *, telegram_ids: Collection[int]) -> list[Recipient]:
-    """The active accounts of the admins listed in settings (by Telegram id), as admins, by account id.
+    """The active accounts of the admins (listed in settings by Telegram id, or granted), as admins, by account id.
 
-    A stored `admin` role does not count: removing an id from the settings stops its pushes.
+    A stored `admin` role does not count: removing an id from the settings, or revoking its grant, stops its pushes.
     """
-    if not telegram_ids:
-        return []
-    result = await session.execute(
-        _recipient_query().where(Account.telegram_id.in_(sorted(set(telegram_ids)))).order_by(Account.id)
-    )
+    result = await session.execute(_recipient_query().where(admin_ids_clause(telegram_ids)).order_by(Account.id))
     return [replace(_recipient(row), role="admin") for row in result]

@@ -13,6 +13,7 @@ from datetime import date, datetime, tzinfo
 from functools import lru_cache
 from typing import Any
 
+from bot.domain.access import PUBLIC, Viewer, may_see_item, may_see_reply
 from bot.domain.card import Card, CardHead, CardSession, CardUnit
 from bot.domain.clock import WorkCalendar, days_left
 from bot.domain.lifecycle import OPEN_STATES, State
@@ -36,15 +37,6 @@ class Rendered:
 
 
 @dataclass(frozen=True, slots=True)
-class Viewer:
-    """Who is looking: decides whether non-public items and replies are shown."""
-
-    role: str = "public"  # public | deputy | unit | admin
-    deputy_id: int | None = None
-    unit_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class TimelineEntry:
     at: datetime
     action: str
@@ -61,16 +53,6 @@ def needs_viewer(card: Card) -> bool:
     """True when what the card shows depends on who is looking (saves a database read otherwise)."""
     reply = card["reply"]
     return not card["public"] or (reply is not None and reply["public"] is False)
-
-
-def can_see_private(card: Card, viewer: Viewer) -> bool:
-    if viewer.role == "admin":
-        return True
-    if viewer.role == "deputy" and viewer.deputy_id is not None:
-        return any(d["id"] == viewer.deputy_id for d in card["deputies"])
-    if viewer.role == "unit" and viewer.unit_id is not None:
-        return any(u["id"] == viewer.unit_id for u in card["units"])
-    return False
 
 
 def session_label(session: CardSession, lang: str) -> str:
@@ -110,17 +92,16 @@ def render_card(
     *,
     today: date,
     lang: str,
-    viewer: Viewer = Viewer(),
+    viewer: Viewer = PUBLIC,
     calendar: WorkCalendar | None = None,
 ) -> Rendered:
-    """The status card of one item as the viewer may see it."""
-    private_ok = can_see_private(card, viewer)
+    """The status card of one item as the viewer may see it (bot/domain/access decides)."""
     lines: list[str] = []
     kind_number = t(lang, "card.kind_number", kind=esc(card.get("kind") or ""), number=esc(card["number"]))
     supervised = t(lang, "card.key_supervised") if card.get("key_supervised") else ""
     lines.append(f"<b>{kind_number}</b>{supervised}")
     lines.append(esc(session_label(card["session"], lang)))
-    if not card.get("public", True) and not private_ok:
+    if not may_see_item(card, viewer):
         lines.append(t(lang, "card.item_withheld"))
         return Rendered("\n".join(lines))
     lines.append(f"{t(lang, 'card.title')}：{esc(card.get('title') or '')}")
@@ -155,7 +136,7 @@ def render_card(
     reply = card.get("reply")
     show_full = False
     if reply:
-        if reply.get("public") is False and not private_ok:
+        if not may_see_reply(card, viewer):
             lines.append(f"{t(lang, 'card.reply')}：{t(lang, 'card.reply_withheld')}")
         else:
             cls = reply.get("result_class") or "?"
@@ -198,7 +179,10 @@ def _choice(head: CardHead, lang: str) -> Button:
     return Button(t(lang, "button.choose", label=label, number=head["number"]), f"card:{head['id']}")
 
 
-def render_timeline(number: str, entries: Sequence[TimelineEntry], *, lang: str, tz: tzinfo) -> Rendered:
+def render_timeline(
+    number: str, entries: Sequence[TimelineEntry], *, lang: str, tz: tzinfo, notes: bool = False
+) -> Rendered:
+    """The event log; `notes` (a 不满意 reason is free text) only where `access.may_see_rating_reason` allows."""
     lines = [t(lang, "timeline.title", number=esc(number))]
     if not entries:
         lines.append(t(lang, "timeline.empty"))
@@ -208,7 +192,7 @@ def render_timeline(number: str, entries: Sequence[TimelineEntry], *, lang: str,
             change = f"（{t(lang, 'state.' + e.before)} → {t(lang, 'state.' + e.after)}）"
         elif e.after and not e.before:
             change = f"（{t(lang, 'state.' + e.after)}）"
-        detail = e.detail.get("note")
+        detail = e.detail.get("note") if notes else None
         note = f" — {esc(detail)}" if detail else ""
         at = e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
         lines.append(t(lang, "timeline.line", at=at, action=t(lang, "action." + e.action), change=change) + note)
@@ -246,8 +230,6 @@ __all__ = [
     "Rendered",
     "State",
     "TimelineEntry",
-    "Viewer",
-    "can_see_private",
     "esc",
     "is_open",
     "needs_viewer",

@@ -43,6 +43,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("unbind", BOUND),
     Command("bind", ADMIN),
     Command("reply", ADMIN),
+    Command("grant", ADMIN),
+    Command("revoke", ADMIN),
 )
 
 

@@ -510,6 +510,20 @@ class BotApiEmulator:
         if not any(b.callback_data == data for row in sent.buttons for b in row):
             raise LookupError(f"message {message_id} has no button with callback data {data!r}")
         self._faults.unblock(user.user_id)
+        return self.forged_callback_update(user, message_id, data, chat_id=chat_id)
+
+    def forged_callback_update(
+        self, user: SandboxUser, message_id: int, data: str, *, chat_id: int | None = None
+    ) -> JSONDict:
+        """A modified client presses a button of its own making under the bot's message ``message_id``.
+
+        Telegram delivers whatever callback data a client sends (up to 64 bytes), so the bot must validate it.
+        """
+        chat = self._chat_for(user, chat_id)
+        if (chat.chat_id, message_id) not in self._bot_messages:
+            raise LookupError(f"the bot sent no message {message_id} to chat {chat.chat_id}")
+        if len(data.encode("utf-8")) > 64:
+            raise ValueError("Telegram carries at most 64 bytes of callback data")
         query_id = f"{self.bot_id}{next(self._callback_counter):010d}"
         self._callback_queries[query_id] = False
         query: JSONDict = {
@@ -520,6 +534,11 @@ class BotApiEmulator:
             "data": data,
         }
         return self._new_update("callback_query", query)
+
+    @property
+    def unanswered_callbacks(self) -> list[str]:
+        """Ids of button presses the bot never answered (the user's client would spin until it gives up)."""
+        return [query_id for query_id, answered in self._callback_queries.items() if not answered]
 
     def _chat_for(self, user: SandboxUser, chat_id: int | None) -> SandboxChat:
         if user.user_id not in self.users:

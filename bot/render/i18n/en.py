@@ -264,3 +264,26 @@ MESSAGES.update(
         "button.follow_session": "🗂 This sitting",
     }
 )
+MESSAGES.update(
+    {
+        "cmd.grant": "Make someone an admin: /grant USER_ID (admins)",
+        "cmd.revoke": "Take admin rights away: /revoke USER_ID (admins)",
+        "grant.usage": "Usage: <code>/grant USER_ID</code> (a numeric Telegram id).",
+        "revoke.usage": "Usage: <code>/revoke USER_ID</code> (a numeric Telegram id).",
+        "grant.list": "Admins in the settings (cannot be revoked from the chat): {listed}\nGranted admins: {granted}",
+        "grant.who": "user {id} ({name})",
+        "grant.confirm": "Make {who} an admin?",
+        "revoke.confirm": "Take the admin rights of {who} away?",
+        "grant.done": "{who} is now an admin.",
+        "revoke.done": "{who} is no longer an admin, from now on.",
+        "grant.already": "{who} is already an admin.",
+        "grant.listed": "{who} is listed in PROPOSAL_BOT_ADMINS and is an admin.",
+        "revoke.listed": "{who} is listed in PROPOSAL_BOT_ADMINS and cannot be revoked from the chat; change the settings.",
+        "revoke.none": "{who} holds no admin grant; nothing to revoke.",
+        "grant.cancelled": "Cancelled; nothing changed.",
+        "button.grant": "✅ Grant",
+        "button.revoke": "✅ Revoke",
+        "button.expired": "This button has expired; please send the command again.",
+    }
+)
+MESSAGES["timeline.withheld"] = "This item is not public; its history is shown only to its deputies, units and admins."

@@ -262,3 +262,26 @@ MESSAGES.update(
         "button.follow_session": "🗂 关注本会次",
     }
 )
+MESSAGES.update(
+    {
+        "cmd.grant": "授予管理员权限：/grant 用户ID（管理员）",
+        "cmd.revoke": "撤销管理员权限：/revoke 用户ID（管理员）",
+        "grant.usage": "用法：<code>/grant 用户ID</code>（Telegram 数字 ID）。",
+        "revoke.usage": "用法：<code>/revoke 用户ID</code>（Telegram 数字 ID）。",
+        "grant.list": "设置中的管理员（不能在聊天中撤销）：{listed}\n授权的管理员：{granted}",
+        "grant.who": "用户 {id}（{name}）",
+        "grant.confirm": "确认授予{who}管理员权限？",
+        "revoke.confirm": "确认撤销{who}的管理员权限？",
+        "grant.done": "已授予{who}管理员权限。",
+        "revoke.done": "已撤销{who}的管理员权限，立即生效。",
+        "grant.already": "{who}已经是管理员。",
+        "grant.listed": "{who}已在设置 PROPOSAL_BOT_ADMINS 中，是管理员。",
+        "revoke.listed": "{who}由设置 PROPOSAL_BOT_ADMINS 指定，不能在聊天中撤销；请修改设置。",
+        "revoke.none": "{who}不是授权的管理员，无需撤销。",
+        "grant.cancelled": "已取消，未作任何更改。",
+        "button.grant": "✅ 确认授予",
+        "button.revoke": "✅ 确认撤销",
+        "button.expired": "此按钮已失效，请重新发送命令。",
+    }
+)
+MESSAGES["timeline.withheld"] = "此件不予公开，办理记录仅向其代表、承办单位和管理员显示。"
