@@ -20,6 +20,7 @@ BENCHMARKS = {
     "search": "Chinese full-text search vs a LIKE scan",
     "fanout": "outbox delivery against the emulator's rate limits, with crashes",
     "sweep": "deadline sweep cost at 10k vs 100k items",
+    "import": "an N-row .xlsx import into an empty database, then a re-import (--rows N, --db URL)",
 }
 
 

@@ -36,7 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     letter.add_argument("--json", action="store_true", help="print one JSON object")
     imp = sub.add_parser("import", help="import items from .xlsx or .csv (all rows or none)")
     imp.add_argument("file", type=Path)
-    imp.add_argument("--dry-run", action="store_true", help="check and preview; store nothing")
+    imp.add_argument("--dry-run", action="store_true", help="check and preview every change; store nothing")
+    imp.add_argument(
+        "--clear-empty", action="store_true", help="an empty cell clears its field (default: it keeps the stored value)"
+    )
     exp = sub.add_parser("export", help="export every item to .xlsx or .csv")
     exp.add_argument("file", type=Path)
     return parser
@@ -143,7 +146,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "import":
         from bot.services.imports import run_import
 
-        return asyncio.run(run_import(settings, args.file, dry_run=args.dry_run, out=sys.stdout, err=sys.stderr))
+        return asyncio.run(
+            run_import(
+                settings, args.file, dry_run=args.dry_run, clear_empty=args.clear_empty, out=sys.stdout, err=sys.stderr
+            )
+        )
     if command == "export":
         from bot.services.imports import run_export
 

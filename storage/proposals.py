@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from storage.cards import refresh_card
 from storage.errors import NotFound, as_conflict
-from storage.models import Assignment, Deputy, Event, Proposal, ProposalDeputy, Session, Unit
+from storage.models import Assignment, Deputy, Event, Feedback, Proposal, ProposalDeputy, Reply, Session, Unit
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,6 +353,9 @@ class StoredItem:
 
     record: ProposalRecord
     state: str
+    result_class: str | None = None
+    replied_on: date | None = None
+    rating: str | None = None
 
 
 def _stored(proposal: Proposal) -> StoredItem:
@@ -384,15 +387,41 @@ def _stored(proposal: Proposal) -> StoredItem:
     return StoredItem(record=record, state=proposal.state)
 
 
-async def list_items(session: AsyncSession) -> list[StoredItem]:
-    """Every item, ordered by session and number (for an export)."""
+async def list_items(session: AsyncSession, *, session_id: int | None = None) -> list[StoredItem]:
+    """Every item (of one sitting, if given), ordered by session and number, with its current reply's result class,
+    date and latest rating (for an export)."""
+    query = select(Proposal).options(*_load_full()).join(Session)
+    if session_id is not None:
+        query = query.where(Proposal.session_id == session_id)
     result = await session.scalars(
-        select(Proposal)
-        .options(*_load_full())
-        .join(Session)
-        .order_by(Session.region, Session.body, Session.term, Session.sitting, Proposal.number)
+        query.order_by(Session.region, Session.body, Session.term, Session.sitting, Proposal.number)
     )
-    return [_stored(p) for p in result.all()]
+    proposals = result.all()
+    replies: dict[int, tuple[int, str | None, date | None]] = {}
+    scope = select(Proposal.id) if session_id is None else select(Proposal.id).where(Proposal.session_id == session_id)
+    for r in await session.execute(
+        select(Reply.id, Reply.proposal_id, Reply.result_class, Reply.replied_on)
+        .where(Reply.letter_type == "reply", Reply.superseded.is_(False), Reply.proposal_id.in_(scope))
+        .order_by(Reply.proposal_id, Reply.id.desc())
+    ):
+        replies.setdefault(r.proposal_id, (r.id, r.result_class, r.replied_on))
+    ratings: dict[int, str] = {}
+    current = [v[0] for v in replies.values()]
+    for start in range(0, len(current), 2000):
+        for f in await session.execute(
+            select(Feedback.reply_id, Feedback.rating)
+            .where(Feedback.reply_id.in_(current[start : start + 2000]))
+            .order_by(Feedback.reply_id, Feedback.id.desc())
+        ):
+            ratings.setdefault(f.reply_id, f.rating)
+    items: list[StoredItem] = []
+    for p in proposals:
+        item = _stored(p)
+        reply = replies.get(p.id)
+        if reply is not None:
+            item = StoredItem(item.record, item.state, reply[1], reply[2], ratings.get(reply[0]))
+        items.append(item)
+    return items
 
 
 async def extend_due(session: AsyncSession, *, proposal_id: int, due_on: date, event: EventRecord) -> None:

@@ -100,3 +100,10 @@ def test_bench_runner_unknown_or_missing_name_exits_2(argv: list[str]) -> None:
 def test_bench_runner_absent_module_is_a_clear_error() -> None:
     with pytest.raises(LookupError, match=r"bench/nosuch\.py does not exist"):
         runner.load("nosuch")
+
+
+def test_import_bench_small_sheet_reports_every_figure() -> None:
+    result = runner.load("import")(["--rows", "30"])
+    assert (result["rows"], result["created"], result["unchanged_on_reimport"]) == (30, 30, 30)
+    for key in ("seconds", "read_seconds", "store_seconds", "reimport_seconds"):
+        assert isinstance(result[key], float)

@@ -277,8 +277,10 @@ def test_validate_full_row_gives_typed_fields() -> None:
             co_units=("区发改委",),
             assigned_on=date(2024, 1, 29),
             key_supervised=True,
+            given=rows[0].given,
         )
     ]
+    assert rows[0].given == frozenset(c.key for c in COLUMNS)
     assert rows[0].number_key == "18"
     assert rows[0].assignable
 
@@ -440,7 +442,7 @@ def test_columns_are_the_typed_fields_in_order() -> None:
     item_fields = [f.name for f in dataclasses.fields(ItemColumns)]
     assert item_fields == [c.key for c in COLUMNS]
     assert [f.name for f in dataclasses.fields(ExportRow)] == [c.key for c in COLUMNS + EXPORT_ONLY_COLUMNS]
-    assert [f.name for f in dataclasses.fields(ImportRow)] == [*item_fields, "line"]
+    assert [f.name for f in dataclasses.fields(ImportRow)] == [*item_fields, "line", "given", "numeric_number"]
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
@@ -468,7 +470,7 @@ def test_write_export_csv_has_bom_and_trailing_read_only_columns(tmp_path: Path)
     data = path.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
     header = data.decode("utf-8-sig").splitlines()[0]
-    assert header == ZH_HEADER + ",答复期限,状态"
+    assert header == ZH_HEADER + ",答复期限,状态,逾期天数,办理结果类别,答复日期,满意度"
 
 
 def test_write_export_xlsx_dates_are_date_cells(tmp_path: Path) -> None:

@@ -1,9 +1,16 @@
-"""Bulk import and export: apply validated rows to the database in one transaction, and the CLI entry points.
+"""Bulk import and export: plan what a file changes, show it, and store it all or not at all.
 
-``import_rows`` stores all rows or none: it runs in one transaction and computes each due day with the legal
-clock. Re-importing the same rows changes nothing; a changed row updates its item and logs an ``update``
-event. Only a row with both a lead unit and a 交办日期 starts a clock (state ``assigned``); any other row is a
-draft without due days, and a 交办日期 without a lead unit is not stored.
+An import is planned before anything is written: the stored items of the sittings the file names are read in a
+few set-based queries (``storage.imports.load_existing``), and each row is merged into its item
+(``bot.spreadsheets.merge``): a missing column never touches its field, an empty cell keeps the stored value unless
+``clear_empty`` is asked for. The plan is the preview (``preview_rows``, the CLI's ``--dry-run``, the chat's
+preview): counts of new, changed, unchanged and bad rows, and every field a changed item changes (old → new).
+
+``import_rows`` writes the plan in one short transaction: on SQLite it takes the write lock first, checks that
+nothing changed since the plan was made (and plans again if something did), then stores everything with one
+executemany per table (``storage.imports.apply_import``). Planning runs before the lock and yields to the event
+loop every ``PROGRESS_EVERY`` rows, so other writers (a /follow during a long import) wait at most for the write
+itself, well under SQLite's busy timeout. Only a row with both a lead unit and a 交办日期 starts a clock.
 
 ``run_import`` and ``run_export`` are ``proposal-bot import`` / ``export``: they print every bad row as
 ``第 N 行 / line N: reason`` and return the process exit code.
@@ -13,62 +20,358 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.domain.clock import Clock, SystemClock, WorkCalendar, due_day
-from bot.domain.lifecycle import Action, State, transition
+from bot.domain.lifecycle import Action, State, overdue_days, transition
+from bot.domain.ratings import Rating
+from bot.render.i18n import Lang, t
 from bot.services.events import event_record
-from bot.spreadsheets.columns import MAX_BYTES, Notice, SpreadsheetError
+from bot.spreadsheets.columns import (
+    BY_KEY,
+    COLUMNS,
+    EXPORT_ONLY_COLUMNS,
+    MAX_BYTES,
+    ItemColumns,
+    Notice,
+    SpreadsheetError,
+)
+from bot.spreadsheets.merge import FieldChange, diff, merge, pad_numbers
 from bot.spreadsheets.read import read_sheet
-from bot.spreadsheets.validate import ImportRow, validate
+from bot.spreadsheets.validate import ImportRow, RowError, validate
 from bot.spreadsheets.write import ExportRow, write_export
 from config.settings import Jurisdiction, Settings
 from storage.calendar import load_overrides
-from storage.cards import rebuild_cards
 from storage.engine import create_engine, create_sessionmaker
 from storage.errors import StorageError
+from storage.imports import ImportWrite, Snapshot, StoredProposal, apply_import, load_existing, snapshot_changed
 from storage.migrate import upgrade
-from storage.proposals import (
-    EventRecord,
-    ProposalRecord,
-    SessionKey,
-    StoredItem,
-    UpsertOutcome,
-    add_event,
-    list_items,
-    set_state,
-    upsert_proposal,
-)
+from storage.proposals import EventRecord, ProposalRecord, SessionKey, StoredItem, list_items
 
-__all__ = ["PROGRESS_EVERY", "ImportReport", "import_rows", "preview_rows", "run_export", "run_import"]
+__all__ = [
+    "PROGRESS_EVERY",
+    "ImportReport",
+    "ItemChange",
+    "PreviewOutdated",
+    "import_rows",
+    "preview_rows",
+    "run_export",
+    "run_import",
+]
 
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 1000
 SUPPORTED_SUFFIXES = (".csv", ".xlsx")
+ALL_COLUMNS = frozenset(c.key for c in COLUMNS)
 
 Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
+class ItemChange:
+    """A stored item the import changes: where it is in the file, its number, and every field it changes."""
+
+    line: int
+    session: str
+    number: str
+    changes: tuple[FieldChange, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ImportReport:
-    """What an import did (or, for a preview, would do)."""
+    """What an import did (or, for a preview, would do). ``errors`` are rows the stored data makes bad."""
 
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     warnings: tuple[Notice, ...] = ()
+    changes: tuple[ItemChange, ...] = ()
+    errors: tuple[RowError, ...] = ()
+    created_ids: tuple[int, ...] = ()
 
     @property
     def total(self) -> int:
         return self.created + self.updated + self.unchanged
+
+    def same_as(self, other: ImportReport) -> bool:
+        """Whether two plans of the same rows do the same thing (a preview still holds at confirmation)."""
+        return (self.created, self.updated, self.changes, self.errors) == (
+            other.created,
+            other.updated,
+            other.changes,
+            other.errors,
+        )
+
+
+class PreviewOutdated(Exception):
+    """The stored items changed between the preview and the confirmation: nothing was stored; here is the new plan."""
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__("the import preview is outdated")
+        self.report = report
+
+
+class ImportRefused(Exception):
+    """The stored data makes some rows bad (``report.errors``): nothing was stored."""
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__(f"{len(report.errors)} rows cannot be stored")
+        self.report = report
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    writes: tuple[ImportWrite, ...]
+    report: ImportReport
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """How rows are applied: which columns the file has, and whether empty cells clear their field."""
+
+    columns: frozenset[str] = ALL_COLUMNS
+    clear_empty: bool = False
+    read_only: tuple[str, ...] = ()
+
+
+def read_only_notice(keys: Sequence[str]) -> Notice | None:
+    """The one line that says which read-only (export) columns the file has and that they are ignored."""
+    if not keys:
+        return None
+    columns = [BY_KEY[k] for k in keys]
+    return Notice(
+        "已忽略只读列（导入不会修改）：" + "、".join(c.zh for c in columns),
+        "ignored read-only columns (an import never changes them): " + ", ".join(c.en for c in columns),
+    )
+
+
+def _record_columns(r: ProposalRecord) -> dict[str, Any]:
+    """A stored record's values by import column (what ``ItemColumns`` and ``ExportRow`` share)."""
+    return {
+        "region": r.session.region,
+        "body": r.session.body,
+        "term": r.session.term,
+        "sitting": r.session.sitting,
+        "number": r.number,
+        "kind": r.kind,
+        "title": r.title,
+        "content": r.content,
+        "deputies": r.deputies,
+        "co_signers": r.co_signers,
+        "lead_unit": r.lead_unit,
+        "co_units": r.co_units,
+        "assigned_on": r.assigned_on,
+        "key_supervised": r.key_supervised,
+    }
+
+
+def _stored_columns(item: StoredProposal) -> ItemColumns:
+    return ItemColumns(**_record_columns(item.record))
+
+
+def _key(row: ItemColumns) -> SessionKey:
+    return SessionKey(region=row.region, body=row.body, term=row.term, sitting=row.sitting)
+
+
+class _Planner:
+    """Turns rows into writes against one snapshot of the stored items; due days cached per 交办日."""
+
+    def __init__(
+        self,
+        *,
+        snapshot: Snapshot,
+        options: Options,
+        now: datetime,
+        calendar: WorkCalendar,
+        profile: Jurisdiction,
+        actor: str | None,
+    ) -> None:
+        self.snapshot = snapshot
+        self.options = options
+        self.now = now
+        self.calendar = calendar
+        self.profile = profile
+        self.actor = actor
+        self.warnings: dict[str, Notice] = {}
+        self._due: dict[date, tuple[date, date]] = {}
+
+    def due(self, assigned_on: date) -> tuple[date, date]:
+        cached = self._due.get(assigned_on)
+        if cached is not None:
+            return cached
+        clocks = [
+            due_day(assigned_on, months=months, calendar=self.calendar, roll_to_workday=self.profile.roll_to_workday)
+            for months in (self.profile.reply_months, self.profile.co_opinion_months)
+        ]
+        for clock in clocks:
+            for en, zh in zip(clock.warnings, clock.warnings_zh, strict=True):
+                self.warnings.setdefault(en, Notice(zh, en))
+        self._due[assigned_on] = (clocks[0].day, clocks[1].day)
+        return self._due[assigned_on]
+
+    def _assign_event(self, merged: ItemColumns, due_on: date | None) -> EventRecord:
+        detail = {"unit": merged.lead_unit or ""}
+        if due_on is not None:
+            detail["due_on"] = due_on.isoformat()
+        return event_record(transition(State.draft, Action.assign, at=self.now, actor=self.actor, detail=detail))
+
+    def row(self, row: ImportRow) -> tuple[str, ImportWrite | None, ItemChange | None, RowError | None]:
+        stored = self.snapshot.items.get((_key(row), row.number_key))
+        before = _stored_columns(stored) if stored is not None else None
+        merged = merge(before, row, columns=self.options.columns, clear_empty=self.options.clear_empty)
+        # 交办 means handing the item to a lead unit: a date without one is not stored (an export would lose it)
+        if merged.lead_unit is None and merged.assigned_on is not None:
+            merged = replace(merged, assigned_on=None)
+        assignable = merged.lead_unit is not None and merged.assigned_on is not None
+        due_on = co_due_on = None
+        if assignable and merged.assigned_on is not None:
+            due_on, co_due_on = self.due(merged.assigned_on)
+        record = ProposalRecord(
+            session=_key(merged),
+            number=merged.number,
+            number_key=row.number_key,
+            title=merged.title,
+            kind=merged.kind,
+            content=merged.content,
+            deputies=merged.deputies,
+            co_signers=merged.co_signers,
+            lead_unit=merged.lead_unit,
+            co_units=merged.co_units,
+            assigned_on=merged.assigned_on,
+            due_on=due_on,
+            co_due_on=co_due_on,
+            key_supervised=merged.key_supervised,
+            public=stored.record.public if stored is not None else True,
+        )
+        if stored is None or before is None:
+            if assignable:
+                state, event = State.assigned.value, self._assign_event(merged, due_on)
+            else:
+                state = State.draft.value
+                event = EventRecord(action="import", before=None, after=state, at=self.now, actor=self.actor)
+            return "created", ImportWrite(record, None, state, (event,)), None, None
+        changes = diff(before, merged)
+        if not changes:
+            return "unchanged", None, None, None
+        if stored.state != State.draft.value and not assignable:
+            return (
+                "bad",
+                None,
+                None,
+                RowError(
+                    row.line,
+                    f"第 {merged.number} 号已交办，不能清空主办单位或交办日期（换单位请用 /assign）",
+                    f"No. {merged.number} is assigned: its lead unit and assigned date cannot be cleared "
+                    "(use /assign to change the unit)",
+                ),
+            )
+        fields = [c.key for c in changes]
+        events = [
+            EventRecord(
+                action="update",
+                before=stored.state,
+                after=stored.state,
+                at=self.now,
+                actor=self.actor,
+                detail={"fields": fields},
+            )
+        ]
+        state = stored.state
+        if stored.state == State.draft.value and assignable:
+            # a draft that now has its lead unit and 交办日 starts its clock, as a new item would
+            state = State.assigned.value
+            events.append(self._assign_event(merged, due_on))
+        change = ItemChange(row.line, record.session.label, stored.record.number, changes)
+        return "updated", ImportWrite(record, stored, state, tuple(events)), change, None
+
+
+def _sittings(rows: Iterable[ImportRow]) -> set[SessionKey]:
+    return {_key(r) for r in rows}
+
+
+async def _plan(
+    rows: Sequence[ImportRow],
+    snapshot: Snapshot,
+    *,
+    options: Options,
+    now: datetime,
+    calendar: WorkCalendar,
+    profile: Jurisdiction,
+    actor: str | None,
+    progress: Progress | None,
+) -> _Plan:
+    """Plan every row against `snapshot`, yielding to the event loop every ``PROGRESS_EVERY`` rows."""
+    rows, padded = pad_numbers(rows, snapshot.numbers())
+    planner = _Planner(snapshot=snapshot, options=options, now=now, calendar=calendar, profile=profile, actor=actor)
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "bad": 0}
+    writes: list[ImportWrite] = []
+    changes: list[ItemChange] = []
+    errors: list[RowError] = []
+    for done, row in enumerate(rows, start=1):
+        outcome, write, change, error = planner.row(row)
+        counts[outcome] += 1
+        if write is not None:
+            writes.append(write)
+        if change is not None:
+            changes.append(change)
+        if error is not None:
+            errors.append(error)
+        if done % PROGRESS_EVERY == 0 or done == len(rows):
+            if progress is not None:
+                progress(done, len(rows))
+            await asyncio.sleep(0)  # a long file never holds the event loop for long
+    notices = [n for n in (read_only_notice(options.read_only), padded) if n is not None]
+    report = ImportReport(
+        created=counts["created"],
+        updated=counts["updated"],
+        unchanged=counts["unchanged"],
+        warnings=(*notices, *planner.warnings.values()),
+        changes=tuple(changes),
+        errors=tuple(errors),
+    )
+    return _Plan(tuple(writes), report)
+
+
+async def preview_rows(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    rows: Sequence[ImportRow],
+    *,
+    now: datetime,
+    calendar: WorkCalendar,
+    profile: Jurisdiction,
+    options: Options | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """What ``import_rows`` would do, computed by the same planner, writing nothing."""
+    async with sessionmaker() as session:
+        snapshot = await load_existing(session, _sittings(rows))
+    plan = await _plan(
+        rows,
+        snapshot,
+        options=options or Options(),
+        now=now,
+        calendar=calendar,
+        profile=profile,
+        actor=None,
+        progress=progress,
+    )
+    return plan.report
+
+
+async def _take_write_lock(session: AsyncSession) -> None:
+    """On SQLite, begin the write now: the plan is checked under the lock, so no other writer slips in between."""
+    conn = await session.connection()
+    if conn.dialect.name == "sqlite":
+        await conn.execute(text("UPDATE sessions SET id = id WHERE 0"))
 
 
 async def import_rows(
@@ -79,149 +382,68 @@ async def import_rows(
     calendar: WorkCalendar,
     profile: Jurisdiction,
     actor: str | None = None,
+    options: Options | None = None,
     progress: Progress | None = None,
+    expect: ImportReport | None = None,
+    on_stored: Callable[[AsyncSession, ImportReport], object] | None = None,
 ) -> ImportReport:
-    """Store every row in one transaction: create new items, update changed ones, leave the rest alone."""
-    async with sessionmaker.begin() as session:
-        return await _apply_rows(
-            session, rows, now=now, calendar=calendar, profile=profile, actor=actor, progress=progress
-        )
+    """Store every row in one short transaction, or none.
 
-
-async def preview_rows(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    rows: Sequence[ImportRow],
-    *,
-    now: datetime,
-    calendar: WorkCalendar,
-    profile: Jurisdiction,
-    progress: Progress | None = None,
-) -> ImportReport:
-    """What ``import_rows`` would do, found by doing it and rolling back: the dry run shares the real path."""
+    Raises ``ImportRefused`` when the stored data makes rows bad, and ``PreviewOutdated`` when `expect` (the
+    preview the admin confirmed) no longer matches what the import would do.
+    """
+    options = options or Options()
+    sittings = _sittings(rows)
     async with sessionmaker() as session:
-        try:
-            return await _apply_rows(
-                session, rows, now=now, calendar=calendar, profile=profile, actor=None, progress=progress
-            )
-        finally:
-            await session.rollback()
+        snapshot = await load_existing(session, sittings)
+    kwargs = {"options": options, "now": now, "calendar": calendar, "profile": profile, "actor": actor}
+    plan = await _plan(rows, snapshot, progress=progress, **kwargs)  # type: ignore[arg-type]
+    async with sessionmaker.begin() as session:
+        await _take_write_lock(session)
+        if await snapshot_changed(session, snapshot, sittings):
+            # another writer came in between: plan again, under the lock (rare, and still set-based)
+            snapshot = await load_existing(session, sittings)
+            plan = await _plan(rows, snapshot, progress=None, **kwargs)  # type: ignore[arg-type]
+        if plan.report.errors:
+            raise ImportRefused(plan.report)
+        if expect is not None and not plan.report.same_as(expect):
+            raise PreviewOutdated(plan.report)
+        await apply_import(session, plan.writes, now=now)
+        if on_stored is not None:
+            result = on_stored(session, plan.report)
+            if asyncio.iscoroutine(result):
+                await result
+    return plan.report
 
 
-def _record(row: ImportRow, *, due_on: date | None, co_due_on: date | None) -> ProposalRecord:
-    # 交办 means handing the item to a lead unit: without one the date has nothing to belong to, and storing it
-    # on co-units alone would not survive an export (which reads the date from the lead assignment).
-    return ProposalRecord(
-        session=SessionKey(region=row.region, body=row.body, term=row.term, sitting=row.sitting),
-        number=row.number,
-        number_key=row.number_key,
-        title=row.title,
-        kind=row.kind,
-        content=row.content,
-        deputies=row.deputies,
-        co_signers=row.co_signers,
-        lead_unit=row.lead_unit,
-        co_units=row.co_units,
-        assigned_on=row.assigned_on if row.lead_unit else None,
-        due_on=due_on,
-        co_due_on=co_due_on,
-        key_supervised=row.key_supervised,
-    )
-
-
-def _export_row(item: StoredItem) -> ExportRow:
-    """The way back: a stored item as the sheet's columns (``_record`` goes the other way)."""
+def _export_row(item: StoredItem, today: date) -> ExportRow:
+    """The way back: a stored item as the sheet's columns, with the read-only facts an admin reads."""
     r = item.record
+    overdue = overdue_days(State(item.state), r.due_on, today)
     return ExportRow(
-        region=r.session.region,
-        body=r.session.body,
-        term=r.session.term,
-        sitting=r.session.sitting,
-        number=r.number,
-        kind=r.kind,
-        title=r.title,
-        content=r.content,
-        deputies=r.deputies,
-        co_signers=r.co_signers,
-        lead_unit=r.lead_unit,
-        co_units=r.co_units,
-        assigned_on=r.assigned_on,
-        key_supervised=r.key_supervised,
+        **_record_columns(r),
         due_on=r.due_on,
         state=item.state,
+        days_overdue=overdue or None,
+        result_class=item.result_class,
+        replied_on=item.replied_on,
+        rating=item.rating,
     )
 
 
-def _assign_event(row: ImportRow, *, due_on: date | None, now: datetime, actor: str | None) -> EventRecord:
-    detail = {"unit": row.lead_unit or ""}
-    if due_on is not None:
-        detail["due_on"] = due_on.isoformat()
-    return event_record(transition(State.draft, Action.assign, at=now, actor=actor, detail=detail))
+async def export_rows(session: AsyncSession, *, today: date, session_id: int | None = None) -> list[ExportRow]:
+    """Every item (of one sitting, if given) as export rows."""
+    return [_export_row(item, today) for item in await list_items(session, session_id=session_id)]
 
 
-async def _apply_rows(
-    session: AsyncSession,
-    rows: Sequence[ImportRow],
-    *,
-    now: datetime,
-    calendar: WorkCalendar,
-    profile: Jurisdiction,
-    actor: str | None,
-    progress: Progress | None,
-) -> ImportReport:
-    counts = dict.fromkeys(UpsertOutcome, 0)
-    warnings: dict[str, Notice] = {}
-    touched: list[int] = []  # their status cards are rebuilt together at the end, in the same transaction
-    for done, row in enumerate(rows, start=1):
-        due_on = co_due_on = None
-        if row.assignable and row.assigned_on is not None:
-            due = due_day(
-                row.assigned_on, months=profile.reply_months, calendar=calendar, roll_to_workday=profile.roll_to_workday
-            )
-            co_due = due_day(
-                row.assigned_on,
-                months=profile.co_opinion_months,
-                calendar=calendar,
-                roll_to_workday=profile.roll_to_workday,
-            )
-            due_on, co_due_on = due.day, co_due.day
-            for clock in (due, co_due):
-                for en, zh in zip(clock.warnings, clock.warnings_zh, strict=True):
-                    warnings.setdefault(en, Notice(zh, en))
-        wanted = State.assigned if row.assignable else State.draft
-        result = await upsert_proposal(
-            session,
-            _record(row, due_on=due_on, co_due_on=co_due_on),
-            now=now,
-            initial_state=wanted.value,
-            refresh=False,
-        )
-        counts[result.outcome] += 1
-        if result.outcome is not UpsertOutcome.UNCHANGED:
-            touched.append(result.proposal_id)
-        if result.outcome is UpsertOutcome.CREATED:
-            if wanted is State.assigned:
-                event = _assign_event(row, due_on=due_on, now=now, actor=actor)
-            else:
-                event = EventRecord(action="import", before=None, after=State.draft.value, at=now, actor=actor)
-            await add_event(session, proposal_id=result.proposal_id, event=event)
-        elif result.outcome is UpsertOutcome.UPDATED:
-            update = EventRecord(action="update", before=result.state, after=result.state, at=now, actor=actor)
-            await add_event(session, proposal_id=result.proposal_id, event=update)
-            if result.state == State.draft.value and wanted is State.assigned:
-                # A draft that now has its lead unit and 交办日 starts its clock, as a new item would.
-                assign = _assign_event(row, due_on=due_on, now=now, actor=actor)
-                await set_state(session, proposal_id=result.proposal_id, state=State.assigned.value, event=assign)
-        if progress is not None and (done % PROGRESS_EVERY == 0 or done == len(rows)):
-            progress(done, len(rows))
-    await session.flush()
-    if touched:
-        await rebuild_cards(session, proposal_ids=touched)
-    return ImportReport(
-        created=counts[UpsertOutcome.CREATED],
-        updated=counts[UpsertOutcome.UPDATED],
-        unchanged=counts[UpsertOutcome.UNCHANGED],
-        warnings=tuple(warnings.values()),
-    )
+def write_items(path: Path, rows: Sequence[ExportRow], *, lang: Lang = "zh") -> None:
+    """Write an export with headers, states and ratings in `lang`; both languages' headers re-import."""
+    headers = None if lang == "zh" else {c.key: c.en for c in (*COLUMNS, *EXPORT_ONLY_COLUMNS)}
+    labels = {
+        "state": {s.value: t(lang, f"state.{s.value}") for s in State},
+        "rating": {r.value: t(lang, f"rating.{r.value}") for r in Rating},
+    }
+    write_export(path, rows, headers=headers, labels=labels)
 
 
 # ------------------------------------------------------------------------------------------------- the CLI
@@ -285,6 +507,54 @@ async def _open(settings: Settings) -> AsyncEngine:
     return engine
 
 
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    """An import file read and validated: its good rows, bad rows, how to apply them, and warnings."""
+
+    rows: tuple[ImportRow, ...]
+    errors: tuple[RowError, ...]
+    columns: frozenset[str]
+    read_only: tuple[str, ...]
+    warnings: tuple[Notice, ...]
+
+    def options(self, *, clear_empty: bool = False) -> Options:
+        return Options(columns=self.columns, clear_empty=clear_empty, read_only=self.read_only)
+
+    @property
+    def bad_lines(self) -> int:
+        return len({e.line for e in self.errors})
+
+
+def _parse(name: str, data: bytes) -> ParsedFile:
+    sheet = read_sheet(name, data)
+    rows, errors = validate(sheet.rows)
+    return ParsedFile(tuple(rows), tuple(errors), frozenset(sheet.columns), sheet.read_only, sheet.warnings)
+
+
+async def parse_file(name: str, data: bytes) -> ParsedFile:
+    """Read and validate an import file off the event loop; raises ``SpreadsheetError`` for a whole-file problem."""
+    return await asyncio.to_thread(_parse, name, data)
+
+
+#: How many changed items a preview lists field by field (the counts always cover them all).
+SHOWN_CHANGES = 50
+
+
+def _print_changes(report: ImportReport, out: TextIO, *, limit: int | None = None) -> None:
+    shown = report.changes if limit is None else report.changes[:limit]
+    for item in shown:
+        _say(
+            out,
+            f"第 {item.line} 行 第 {item.number} 号（{item.session}）将修改：",
+            f"line {item.line} No. {item.number} ({item.session}) changes:",
+        )
+        for change in item.changes:
+            print(
+                f"  {change.label('zh')}/{change.label('en')}: {change.old or '（空）'} → {change.new or '（空）'}",
+                file=out,
+            )
+
+
 async def run_import(
     settings: Settings,
     path: Path,
@@ -293,11 +563,13 @@ async def run_import(
     out: TextIO,
     err: TextIO,
     clock: Clock | None = None,
+    clear_empty: bool = False,
 ) -> int:
-    """``proposal-bot import FILE [--dry-run]``: 0 when every row is good (and, without --dry-run, stored).
+    """``proposal-bot import FILE [--dry-run] [--clear-empty]``: 0 when every row is good (and stored).
 
     Any bad row: every one is printed with its line number, nothing is stored, and the exit code is 1. A file
-    that cannot be read at all also gives 1; an unsupported file type or a missing file gives 2.
+    that cannot be read at all also gives 1; an unsupported file type or a missing file gives 2. The dry run
+    prints every field each changed item would change (old → new).
     """
     if not _check_suffix(path, err, verb_zh="导入", verb_en="import"):
         return 2
@@ -307,19 +579,19 @@ async def run_import(
         _say(err, f"无法读取文件 {path}：{exc.strerror or exc}", f"cannot read {path}: {exc.strerror or exc}")
         return 2
     try:
-        sheet = read_sheet(path.name, data)
+        parsed = await parse_file(path.name, data)
     except SpreadsheetError as exc:
         _say(err, f"无法导入 {path.name}：{exc.message_zh}", f"cannot import {path.name}: {exc.message_en}")
         _say(err, "未保存任何数据", "nothing was stored")
         return 1
-    for notice in sheet.warnings:
+    for notice in parsed.warnings:
         print(f"警告 / warning: {notice}", file=err)
-    rows, errors = validate(sheet.rows)
-    for error in errors:
+    for error in parsed.errors:
         print(error, file=err)
-    bad_lines = len({e.line for e in errors})
+    rows = list(parsed.rows)
+    bad_lines = parsed.bad_lines
     _note_drafts(rows, out)
-    if errors and not dry_run:
+    if parsed.errors and not dry_run:
         _say(
             err,
             f"{bad_lines} 行有误，未保存任何数据；请修改后重新导入",
@@ -338,17 +610,34 @@ async def run_import(
         _say(err, f"无法打开数据库：{exc}", f"cannot open the database: {exc}")
         return 1
     sessionmaker = create_sessionmaker(engine)
+    options = parsed.options(clear_empty=clear_empty)
+    refused: ImportReport | None = None
     try:
         async with sessionmaker() as session:
             calendar = WorkCalendar(await load_overrides(session))
         if dry_run:
             report = await preview_rows(
-                sessionmaker, rows, now=now, calendar=calendar, profile=settings.profile, progress=progress
+                sessionmaker,
+                rows,
+                now=now,
+                calendar=calendar,
+                profile=settings.profile,
+                options=options,
+                progress=progress,
             )
         else:
             report = await import_rows(
-                sessionmaker, rows, now=now, calendar=calendar, profile=settings.profile, actor="cli", progress=progress
+                sessionmaker,
+                rows,
+                now=now,
+                calendar=calendar,
+                profile=settings.profile,
+                actor="cli",
+                options=options,
+                progress=progress,
             )
+    except ImportRefused as exc:
+        refused = report = exc.report
     except (SQLAlchemyError, StorageError) as exc:  # StorageError: a row that breaks a unique key (Conflict)
         logger.exception("import of %s failed", path)
         _say(err, f"数据库错误，未保存任何数据：{exc}", f"database error, nothing was stored: {exc}")
@@ -357,7 +646,18 @@ async def run_import(
         await engine.dispose()
     for notice in report.warnings:
         print(f"警告 / warning: {notice}", file=err)
+    for error in report.errors:
+        print(error, file=err)
+    bad_lines += len({e.line for e in report.errors})
+    if refused is not None:
+        _say(
+            err,
+            f"{bad_lines} 行有误，未保存任何数据；请修改后重新导入",
+            f"{_rows(bad_lines, 'bad')}: nothing was stored; fix them and import again",
+        )
+        return 1
     if dry_run:
+        _print_changes(report, out)
         _say(
             out,
             f"预览（未保存）：共 {len(rows)} 行正确，将新建 {report.created} 条，更新 {report.updated} 条，"
@@ -365,7 +665,7 @@ async def run_import(
             f"preview (nothing stored): {_rows(len(rows), 'good')} would create {report.created}, update "
             f"{report.updated} and leave {report.unchanged} unchanged; {_rows(bad_lines, 'bad')}",
         )
-        return 1 if errors else 0
+        return 1 if bad_lines else 0
     _say(
         out,
         f"已导入 {report.total} 行：新建 {report.created} 条，更新 {report.updated} 条，{report.unchanged} 条不变",
@@ -375,7 +675,7 @@ async def run_import(
     return 0
 
 
-async def run_export(settings: Settings, path: Path, *, out: TextIO, err: TextIO) -> int:
+async def run_export(settings: Settings, path: Path, *, out: TextIO, err: TextIO, clock: Clock | None = None) -> int:
     """``proposal-bot export FILE``: every item as .csv or .xlsx with the import headers; 2 for a bad file type."""
     if not _check_suffix(path, err, verb_zh="导出为", verb_en="export to"):
         return 2
@@ -386,7 +686,7 @@ async def run_export(settings: Settings, path: Path, *, out: TextIO, err: TextIO
         return 1
     try:
         async with create_sessionmaker(engine)() as session:
-            rows = [_export_row(item) for item in await list_items(session)]
+            rows = await export_rows(session, today=(clock or SystemClock()).now().astimezone(settings.tz).date())
     except SQLAlchemyError as exc:
         logger.exception("export to %s failed", path)
         _say(err, f"数据库错误：{exc}", f"database error: {exc}")
@@ -394,7 +694,7 @@ async def run_export(settings: Settings, path: Path, *, out: TextIO, err: TextIO
     finally:
         await engine.dispose()
     try:
-        await asyncio.to_thread(write_export, path, rows)
+        await asyncio.to_thread(write_items, path, rows)
     except OSError as exc:
         _say(err, f"无法写入 {path}：{exc.strerror or exc}", f"cannot write {path}: {exc.strerror or exc}")
         return 1

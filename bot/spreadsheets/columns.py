@@ -81,10 +81,14 @@ COLUMNS: Final[tuple[Column, ...]] = (
     Column("assigned_on", "交办日期", "assigned_on", ("交办日", "交办时间")),
     Column("key_supervised", "重点督办", "key_supervised", ("是否重点督办",)),
 )
-#: Written by exports after the import columns, recognised and ignored on import.
+#: Written by exports after the import columns; read-only: recognised on import, never stored, reported as ignored.
 EXPORT_ONLY_COLUMNS: Final[tuple[Column, ...]] = (
     Column("due_on", "答复期限", "due_on"),
     Column("state", "状态", "state"),
+    Column("days_overdue", "逾期天数", "days_overdue"),
+    Column("result_class", "办理结果类别", "result_class", ("办理结果", "答复类别")),
+    Column("replied_on", "答复日期", "replied_on"),
+    Column("rating", "满意度", "rating", ("代表评价",)),
 )
 REQUIRED: Final[tuple[str, ...]] = ("region", "body", "term", "sitting", "number", "title")
 BODIES: Final[tuple[str, ...]] = ("人大", "政协")

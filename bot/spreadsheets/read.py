@@ -86,11 +86,13 @@ class RawRow:
 
 @dataclass(frozen=True, slots=True)
 class Sheet:
-    """What ``read_sheet`` found: the data rows, the recognised columns and warnings (unknown columns)."""
+    """What ``read_sheet`` found: the data rows, the recognised import columns, the read-only (export) columns
+    present and ignored, and warnings (unknown columns)."""
 
     rows: tuple[RawRow, ...]
     columns: tuple[str, ...]
     warnings: tuple[Notice, ...] = ()
+    read_only: tuple[str, ...] = ()
 
 
 def read_rows(filename: str, data: bytes) -> list[RawRow]:
@@ -273,7 +275,8 @@ def _sheet_from_grid(grid: Iterator[tuple[int, list[CellValue]]]) -> Sheet:
             )
         )
     columns = tuple(c.key for c in COLUMNS if c.key in present)
-    return Sheet(rows=tuple(rows), columns=columns, warnings=tuple(notices))
+    read_only = tuple(c.key for c in EXPORT_ONLY_COLUMNS if c.key in present)
+    return Sheet(rows=tuple(rows), columns=columns, warnings=tuple(notices), read_only=read_only)
 
 
 _IMPORT_KEYS: Final[frozenset[str]] = frozenset(c.key for c in COLUMNS)

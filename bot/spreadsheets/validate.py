@@ -32,9 +32,16 @@ _MAX_UNIT: Final = 128
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ImportRow(ItemColumns):
-    """One valid item from an import file, with typed fields. Names and units are deduplicated."""
+    """One valid item from an import file, with typed fields. Names and units are deduplicated.
+
+    ``given`` names the fields whose cell is filled in: a merge keeps the stored value of every other field
+    (``bot.spreadsheets.merge``). ``numeric_number`` says the 编号 cell was a number, not text (an .xlsx cell
+    holding ``81`` where the sheet printed ``081``), so its leading zeros may be lost.
+    """
 
     line: int
+    given: frozenset[str] = frozenset()
+    numeric_number: bool = False
 
     @property
     def number_key(self) -> str:
@@ -124,9 +131,12 @@ def _validate_row(raw: RawRow) -> tuple[ImportRow | None, list[RowError]]:
     key_supervised: bool | None = field("key_supervised", _flag)
     if errors or not (region and body and term and sitting and number and title and kind):
         return None, errors
+    raw_number = values.get("number")
     return (
         ImportRow(
             line=raw.line,
+            given=frozenset(k for k, v in values.items() if not is_blank(v)),
+            numeric_number=isinstance(raw_number, int | float) and not isinstance(raw_number, bool),
             region=region,
             body=body,
             term=term,

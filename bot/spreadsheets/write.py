@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -24,6 +24,10 @@ class ExportRow(ItemColumns):
 
     due_on: date | None = None
     state: str
+    days_overdue: int | None = None
+    result_class: str | None = None
+    replied_on: date | None = None
+    rating: str | None = None
 
 
 _EXPORT_COLUMNS: Final[tuple[Column, ...]] = COLUMNS + EXPORT_ONLY_COLUMNS
@@ -49,12 +53,20 @@ def _export_text(value: CellValue) -> str:
     return str(value)
 
 
-def write_export(path: Path, rows: Sequence[ExportRow]) -> None:
+def write_export(
+    path: Path,
+    rows: Sequence[ExportRow],
+    *,
+    headers: Mapping[str, str] | None = None,
+    labels: Mapping[str, Mapping[str, str]] | None = None,
+) -> None:
     """Write rows to .csv or .xlsx, each column from the row's field of the same name.
 
-    The headers are the Chinese import headers, so an export re-imports cleanly; 答复期限 and 状态 come last
-    and are ignored on import. CSV is UTF-8 with a BOM so that Excel opens it. The file appears whole or
-    not at all (written beside the target, then renamed).
+    The headers are the Chinese import headers unless `headers` names them (by column key: the English ones are
+    import headers too), so an export re-imports cleanly; the read-only columns (答复期限, 状态, …) come last and are
+    ignored on import. `labels` maps a read-only column's values to what the reader reads (state labels in the
+    admin's language). CSV is UTF-8 with a BOM so that Excel opens it. The file appears whole or not at all
+    (written beside the target, then renamed).
     """
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
@@ -62,31 +74,40 @@ def write_export(path: Path, rows: Sequence[ExportRow]) -> None:
             f"不支持的导出格式 {suffix or '(无扩展名)'}，请使用 .xlsx 或 .csv",
             f"unsupported export format {suffix or '(no extension)'}; use .xlsx or .csv",
         )
-    table = [[_export_cell(c.key, getattr(row, c.key)) for c in _EXPORT_COLUMNS] for row in rows]
+    names = [(headers or {}).get(c.key, c.zh) for c in _EXPORT_COLUMNS]
+    shown = labels or {}
+    table = [
+        [
+            _export_cell(c.key, shown[c.key].get(value, value) if c.key in shown and isinstance(value, str) else value)
+            for c in _EXPORT_COLUMNS
+            for value in (getattr(row, c.key),)
+        ]
+        for row in rows
+    ]
     partial = path.with_name(f".{path.name}.partial")
     try:
         if suffix == ".csv":
-            _write_csv(partial, table)
+            _write_csv(partial, names, table)
         else:
-            _write_xlsx(partial, table)
+            _write_xlsx(partial, names, table)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
 
 
-def _write_csv(path: Path, table: list[list[CellValue]]) -> None:
+def _write_csv(path: Path, names: list[str], table: list[list[CellValue]]) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow([c.zh for c in _EXPORT_COLUMNS])
+        writer.writerow(names)
         for row in table:
             writer.writerow([_export_text(v) for v in row])
 
 
-def _write_xlsx(path: Path, table: list[list[CellValue]]) -> None:
+def _write_xlsx(path: Path, names: list[str], table: list[list[CellValue]]) -> None:
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet("proposals")
     sheet.freeze_panes = "A2"
-    sheet.append([c.zh for c in _EXPORT_COLUMNS])
+    sheet.append(names)
     for row in table:
         cells: list[Any] = []
         for value in row:
