@@ -32,6 +32,7 @@ from bot.telegram.request import JsonRequest
 from bot.text import Tokenizer, default_userdict
 from config.settings import Settings
 from handlers.admins import admin_button, grant_command, revoke_command
+from handlers.audit import audit_button, audit_command
 from handlers.errors import on_error
 from handlers.follows import (
     UNFOLLOW_WORDS,
@@ -44,6 +45,7 @@ from handlers.follows import (
     unfollow_reply,
 )
 from handlers.identities import bind_command, unbind_command
+from handlers.lifecycle import assign_command, choice_button, confirm_button, extend_command, withdraw_command
 from handlers.lists import due_command, mine_command, overdue_command
 from handlers.replies import (
     AwaitingAnswer,
@@ -105,12 +107,19 @@ def register_handlers(app: App) -> None:
     app.add_handler(CommandHandler("overdue", overdue_command))
     app.add_handler(CommandHandler("reply", reply_command))
     app.add_handler(CommandHandler("rate", rate_command))
+    app.add_handler(CommandHandler("extend", extend_command))
+    app.add_handler(CommandHandler("assign", assign_command))
+    app.add_handler(CommandHandler("withdraw", withdraw_command))
+    app.add_handler(CommandHandler("audit", audit_command))
     app.add_handler(MessageHandler(filters.Document.ALL, document_upload))
     app.add_handler(CallbackQueryHandler(reply_item_button, pattern=r"^rpi:\d+$"))
     app.add_handler(CallbackQueryHandler(preview_button, pattern=r"^rp:(ok|replace|edit|cancel|f:\w+)$"))
     app.add_handler(CallbackQueryHandler(rate_button, pattern=r"^rate:\d+:[sbu]$"))
     app.add_handler(CallbackQueryHandler(rate_skip_button, pattern=r"^rsk:\d+$"))
     app.add_handler(CallbackQueryHandler(admin_button, pattern=r"^adm:(x|[gr]:\d{1,16})$"))
+    app.add_handler(CallbackQueryHandler(choice_button, pattern=r"^lcp:\d{1,12}:\d{1,12}$"))
+    app.add_handler(CallbackQueryHandler(confirm_button, pattern=r"^lc:\d{1,12}:(ok|ret|x)$"))
+    app.add_handler(CallbackQueryHandler(audit_button, pattern=r"^au:\d{1,12}(:\d{1,6})?$"))
     app.add_handler(CallbackQueryHandler(settings_button, pattern=r"^set:(lang|digest|quiet):[\w-]+$"))
     app.add_handler(CallbackQueryHandler(card_button, pattern=r"^card:\d+$"))
     app.add_handler(CallbackQueryHandler(follow_button, pattern=r"^fo:\d+$"))

@@ -15,6 +15,7 @@ from handlers.audience import current_account, is_admin, lang_of
 from handlers.replying import pressed, send
 from storage.accounts import find_account
 from storage.admins import grant_admin, is_granted, list_grants, revoke_admin
+from storage.audit import Actor, AuditRecord, record_audit
 
 MAX_TELEGRAM_ID = 2**52  # Telegram user ids fit in 52 bits
 
@@ -93,12 +94,22 @@ async def admin_button(update: Update, context: Context) -> None:
         if not await is_admin(update, context, session):  # a former admin's old button: nothing changes
             await send(update, Rendered(t(lang, "auth.admin_only", command="/grant")))
             return
+        now = deps.clock.now()
         if data[1] == "g":
-            changed = await grant_admin(session, telegram_id=target, granted_by=user.id, now=deps.clock.now())
+            changed = await grant_admin(session, telegram_id=target, granted_by=user.id, now=now)
             key = "grant.done" if changed else "grant.already"
         elif target in deps.admins:
             changed, key = False, "revoke.listed"
         else:
             changed = await revoke_admin(session, telegram_id=target)
             key = "revoke.done" if changed else "revoke.none"
+        if changed:
+            granted = data[1] == "g"
+            entry = AuditRecord(
+                "grant" if granted else "revoke",
+                f"Telegram {target}",
+                {"admin": "no" if granted else "yes"},
+                {"admin": "yes" if granted else "no"},
+            )
+            await record_audit(session, [entry], actor=Actor(user.id, user.full_name), now=now)
     await send(update, Rendered(t(lang, key, who=t(lang, "grant.who", id=target, name="—"))))

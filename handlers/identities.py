@@ -13,6 +13,7 @@ from bot.render.cards import Rendered
 from bot.render.i18n import t
 from handlers.audience import current_account, is_admin, lang_of
 from handlers.replying import send
+from storage.audit import Actor, AuditRecord, record_audit
 from storage.identities import CODE_TTL, BindError, BindTarget, create_bind_code, redeem_bind_code, unbind
 
 GUESS_WINDOW_S = 600.0
@@ -44,7 +45,10 @@ async def bind_command(update: Update, context: Context) -> None:
             await send(update, Rendered(t(lang, "bind.usage")))
             return
         await current_account(update, context, session)  # admin pushes need the admin's chat
-        code = await create_bind_code(session, target=BindTarget(role, name), created_by=user.id, now=deps.clock.now())
+        now = deps.clock.now()
+        code = await create_bind_code(session, target=BindTarget(role, name), created_by=user.id, now=now)
+        entry = AuditRecord("bind", f"{role}:{name}", {}, {"role": role, "name": name, "link": "created"})
+        await record_audit(session, [entry], actor=Actor(user.id, user.full_name), now=now)
     link = f"https://t.me/{context.bot.username}?start=bind_{code}"
     await send(
         update,

@@ -14,11 +14,11 @@ from bot.context import Context
 from bot.domain.card import Card
 from bot.domain.drafts import LetterDraft
 from bot.domain.lifecycle import IllegalTransition
-from bot.domain.lookup import number_key, parse_lookup
+from bot.domain.lookup import number_key
 from bot.domain.ratings import RATING_BY_CODE, Rating
 from bot.letters.documents import MAX_BYTES, DocumentError, read_document
 from bot.letters.parser import parse_letter
-from bot.render.cards import Button, Rendered, esc, render_choices
+from bot.render.cards import Button, Rendered, esc
 from bot.render.i18n import t
 from bot.render.preview import render_field_picker, render_preview
 from bot.render.pushes import rating_buttons
@@ -32,7 +32,9 @@ from bot.services.registration import (
     set_field,
 )
 from handlers.audience import current_account, is_admin, lang_of
+from handlers.items import find_item
 from handlers.replying import pressed, send
+from storage.audit import Actor
 from storage.replies import find_current_reply
 
 DRAFT = "reply_draft"
@@ -48,22 +50,7 @@ def _user_data(context: Context) -> dict[Any, Any]:
 
 
 async def _find_item(update: Update, context: Context, text: str, *, prefix: str) -> Card | None:
-    """The one item a number names; asks the admin to choose when it exists in several sittings."""
-    lang = lang_of(update, context)
-    lookup = parse_lookup(text)
-    if lookup is None:
-        await send(update, Rendered(t(lang, "reply.usage")))
-        return None
-    cards = await context.bot_data.cards.find(lookup.number_key, term=lookup.term, sitting=lookup.sitting)
-    if not cards:
-        await send(update, Rendered(t(lang, "status.unknown", number=html.escape(lookup.number))))
-        return None
-    if len(cards) > 1:
-        choices = render_choices(cards, number=lookup.number, lang=lang)
-        rows = tuple(tuple(Button(b.label, f"{prefix}:{b.data.split(':')[1]}") for b in row) for row in choices.buttons)
-        await send(update, Rendered(choices.html, rows))
-        return None
-    return cards[0]
+    return await find_item(update, context, text, prefix=prefix, usage="reply.usage")
 
 
 async def reply_command(update: Update, context: Context) -> None:
@@ -210,6 +197,7 @@ async def _confirm(update: Update, context: Context, draft: LetterDraft, card: C
                 calendar=deps.calendar,
                 tz=deps.settings.tz,
                 tokenizer=tokenizer,
+                audit=Actor(user.id if user else None, user.full_name if user else ""),
             )
     except ReplaceNeeded:
         draft.flags = check_draft(draft, card, has_reply=True)

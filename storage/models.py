@@ -332,3 +332,23 @@ class BindAttempt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     telegram_id: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """One admin action: who, when, what, and the old and new values. Ordinary operations never delete these rows.
+
+    ``proposal_id`` is kept loose (no cascade): deleting an item keeps its audit trail, with ``subject`` naming it.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_proposal_at", "proposal_id", "at"), Index("ix_audit_log_at", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)  # the Telegram user id; None for the CLI
+    actor_name: Mapped[str] = mapped_column(String(128), default="")
+    action: Mapped[str] = mapped_column(String(16))  # import | reply | edit | extend | assign | withdraw | bind | …
+    proposal_id: Mapped[int | None] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(256), default="")  # what was acted on, as people read it
+    old: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    new: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -425,3 +425,16 @@ async def queued_dedup_keys(session: AsyncSession, *, keys: Iterable[str]) -> se
         chunk = wanted[start : start + _IN_CHUNK]
         found.update((await session.scalars(select(_T.dedup_key).where(_T.dedup_key.in_(chunk)))).all())
     return found
+
+
+async def cancel_pending(session: AsyncSession, *, prefixes: Sequence[str]) -> int:
+    """Cancel the pending pushes whose dedup key starts with one of `prefixes` (reminders of a stopped clock)."""
+    if not prefixes:
+        return 0
+    wanted = or_(*(OutboxMessage.dedup_key.startswith(p, autoescape=True) for p in prefixes))
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "pending", wanted)
+        .values(status="cancelled", last_error="the clock stopped")
+    )
+    return _rowcount(result)

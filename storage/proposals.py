@@ -466,3 +466,53 @@ async def find_session(session: AsyncSession, *, session_id: int) -> Session | N
 
 async def find_unit_by_id(session: AsyncSession, *, unit_id: int) -> Unit | None:
     return await session.get(Unit, unit_id)
+
+
+async def hand_to_unit(
+    session: AsyncSession,
+    *,
+    proposal_id: int,
+    unit_id: int,
+    received_on: date,
+    due_on: date,
+    state: str,
+    event: EventRecord,
+) -> list[int]:
+    """Give the item to a new lead unit with a fresh clock (交办, 改派 or a wrong-unit return), in one step.
+
+    The old lead assignment stays as history but stops (``active`` false, so its reminders stop); returns the ids
+    of the assignments that stopped.
+    """
+    proposal = await get_proposal(session, proposal_id=proposal_id)
+    stopped: list[int] = []
+    target: Assignment | None = None
+    for assignment in proposal.assignments:
+        if assignment.role != "lead":
+            continue
+        if assignment.unit_id == unit_id:
+            target = assignment
+        elif assignment.active:
+            assignment.active = False
+            stopped.append(assignment.id)
+    if target is None:
+        target = Assignment(proposal_id=proposal_id, unit_id=unit_id, role="lead")
+        session.add(target)
+    target.active = True
+    target.received_on = received_on
+    target.due_on = due_on
+    target.original_due_on = due_on
+    proposal.state = state
+    proposal.updated_at = event.at
+    await add_event(session, proposal_id=proposal_id, event=event)
+    await session.flush()
+    await refresh_card(session, proposal_id=proposal_id)
+    return stopped
+
+
+async def find_units(session: AsyncSession, *, text: str, limit: int = 6) -> Sequence[Unit]:
+    """Units named exactly `text`, else those whose name contains it (at most `limit`)."""
+    exact = await find_unit(session, name=text)
+    if exact is not None:
+        return [exact]
+    query = select(Unit).where(Unit.name.contains(text, autoescape=True)).order_by(Unit.name).limit(limit)
+    return (await session.scalars(query)).all()

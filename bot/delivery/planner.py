@@ -35,10 +35,13 @@ __all__ = [
     "CO_OVERDUE",
     "DUE_IN",
     "DUE_TODAY",
+    "EXTENDED",
     "EXTENSION_ENDING",
     "EXTENSION_NOTICE_DAYS",
     "OVERDUE",
     "OVERDUE_DIGEST",
+    "REASSIGNED",
+    "WITHDRAWN",
     "Plan",
     "RecipientView",
     "deadline_reminders",
@@ -46,7 +49,9 @@ __all__ = [
     "delivery_policy",
     "horizon_days",
     "is_quiet",
+    "notice_plans",
     "overdue_digest",
+    "reminder_prefixes",
     "schedule",
 ]
 
@@ -57,6 +62,8 @@ CO_DUE: Final = "co_due"
 CO_OVERDUE: Final = "co_overdue"
 EXTENSION_ENDING: Final = "extension_ending"
 OVERDUE_DIGEST: Final = "overdue_digest"
+#: The pushes of one unit's clock; their dedup keys start with `<kind>:<assignment id>:`.
+REMINDER_KINDS: Final = (DUE_IN, DUE_TODAY, OVERDUE, CO_DUE, CO_OVERDUE, EXTENSION_ENDING)
 
 #: Offsets (days before the due day) at which co-units hear about their opinion's due day.
 CO_OFFSETS: Final[frozenset[int]] = frozenset({7, 3, 1, 0})
@@ -301,6 +308,11 @@ def deadline_reminders(
     return plans
 
 
+def reminder_prefixes(assignment_ids: Sequence[int]) -> list[str]:
+    """The dedup-key prefixes of every reminder of these clocks: what to cancel when the clocks stop."""
+    return [f"{kind}:{aid}:" for aid in assignment_ids for kind in REMINDER_KINDS]
+
+
 def overdue_digest(
     *,
     overdue: Sequence[DueAssignment],
@@ -429,6 +441,39 @@ def unsatisfied_plans(
     calendar: WorkCalendar,
 ) -> list[Plan]:
     """不满意: the lead unit's staff and the admins hear that the item is being handled again."""
+    return notice_plans(
+        recipients=recipients,
+        kind=UNSATISFIED,
+        subject=str(reply_id),
+        params=params,
+        now=now,
+        profile=profile,
+        calendar=calendar,
+    )
+
+
+# ---------------------------------------------------------------------------------------- lifecycle notices
+
+EXTENDED: Final = "extended"
+REASSIGNED: Final = "reassigned"
+WITHDRAWN: Final = "withdrawn"
+
+
+def notice_plans(
+    *,
+    recipients: Sequence[RecipientView],
+    kind: str,
+    subject: str,
+    params: Mapping[str, str | int],
+    now: datetime,
+    profile: Jurisdiction,
+    calendar: WorkCalendar,
+) -> list[Plan]:
+    """One push of `kind` to each recipient (once per account), at the first moment their delivery rules allow.
+
+    `subject` names the change that caused it (an item and the moment of the action), so the same change never
+    queues twice and a later change of the same kind is a push of its own.
+    """
     now = _aware_now(now)
     seen: set[int] = set()
     plans: list[Plan] = []
@@ -440,11 +485,11 @@ def unsatisfied_plans(
             Plan(
                 recipient_account_id=r.account_id,
                 chat_id=r.chat_id,
-                kind=UNSATISFIED,
-                text_key=f"push.{UNSATISFIED}",
+                kind=kind,
+                text_key=f"push.{kind}",
                 params=MappingProxyType(dict(params)),
                 due_at=schedule(now, r, profile=profile, calendar=calendar),
-                dedup_key=f"{UNSATISFIED}:{reply_id}:{r.account_id}",
+                dedup_key=f"{kind}:{subject}:{r.account_id}",
             )
         )
     return plans

@@ -45,6 +45,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("reply", ADMIN),
     Command("grant", ADMIN),
     Command("revoke", ADMIN),
+    Command("extend", ADMIN),
+    Command("assign", ADMIN),
+    Command("withdraw", ADMIN),
+    Command("audit", ADMIN),
 )
 
 

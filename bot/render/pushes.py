@@ -14,7 +14,18 @@ from bot.render.i18n import t
 
 #: Rows that carry an item get these buttons: open the card, and stop following the item.
 _ITEM_KINDS = frozenset(
-    {"reply_registered", "due_in", "due_today", "overdue", "co_due", "co_overdue", "extension_ending"}
+    {
+        "reply_registered",
+        "due_in",
+        "due_today",
+        "overdue",
+        "co_due",
+        "co_overdue",
+        "extension_ending",
+        "extended",
+        "reassigned",
+        "withdrawn",
+    }
 )
 
 

@@ -49,6 +49,7 @@ from bot.spreadsheets.read import read_sheet
 from bot.spreadsheets.validate import ImportRow, RowError, validate
 from bot.spreadsheets.write import ExportRow, write_export
 from config.settings import Jurisdiction, Settings
+from storage.audit import Actor, AuditRecord, item_subject, record_audit
 from storage.calendar import load_overrides
 from storage.engine import create_engine, create_sessionmaker
 from storage.errors import StorageError
@@ -386,11 +387,14 @@ async def import_rows(
     progress: Progress | None = None,
     expect: ImportReport | None = None,
     on_stored: Callable[[AsyncSession, ImportReport], object] | None = None,
+    audit: Actor | None = None,
 ) -> ImportReport:
     """Store every row in one short transaction, or none.
 
     Raises ``ImportRefused`` when the stored data makes rows bad, and ``PreviewOutdated`` when `expect` (the
-    preview the admin confirmed) no longer matches what the import would do.
+    preview the admin confirmed) no longer matches what the import would do. With `audit`, the import is recorded
+    in the audit log in the same transaction: one entry per changed item (every field old → new) and one for the
+    whole import.
     """
     options = options or Options()
     sittings = _sittings(rows)
@@ -409,11 +413,35 @@ async def import_rows(
         if expect is not None and not plan.report.same_as(expect):
             raise PreviewOutdated(plan.report)
         await apply_import(session, plan.writes, now=now)
+        if audit is not None:
+            await record_audit(session, _audit_records(plan), actor=audit, now=now)
         if on_stored is not None:
             result = on_stored(session, plan.report)
             if asyncio.iscoroutine(result):
                 await result
     return plan.report
+
+
+def _audit_records(plan: _Plan) -> list[AuditRecord]:
+    """The import in the audit log: each changed item with its fields old → new, then the counts."""
+    ids = {(w.record.session.label, w.existing.record.number): w.existing.id for w in plan.writes if w.existing}
+    records = [
+        AuditRecord(
+            "import",
+            item_subject(c.session, c.number),
+            {f.key: f.old for f in c.changes},
+            {f.key: f.new for f in c.changes},
+            ids.get((c.session, c.number)),
+        )
+        for c in plan.report.changes
+    ]
+    created = [f"{w.record.session.label} {w.record.number}" for w in plan.writes if w.existing is None]
+    report = plan.report
+    summary = {"created": str(report.created), "updated": str(report.updated), "unchanged": str(report.unchanged)}
+    if created:
+        summary["new_items"] = "、".join(created[:50]) + ("…" if len(created) > 50 else "")
+    records.append(AuditRecord("import", f"导入 {report.total} 行", {}, summary))
+    return records
 
 
 def _export_row(item: StoredItem, today: date) -> ExportRow:
@@ -635,6 +663,7 @@ async def run_import(
                 actor="cli",
                 options=options,
                 progress=progress,
+                audit=Actor(None, "cli"),
             )
     except ImportRefused as exc:
         refused = report = exc.report

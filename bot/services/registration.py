@@ -6,26 +6,29 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.delivery.planner import Audience, RecipientView, reply_plans, unsatisfied_plans
+from bot.delivery.planner import Audience, reply_plans, unsatisfied_plans
 from bot.delivery.queue import queue_plans
 from bot.domain.card import Card
 from bot.domain.clock import WorkCalendar, due_day
 from bot.domain.drafts import LetterDraft
+from bot.domain.extensions import parse_day
 from bot.domain.lifecycle import Action, IllegalTransition, State, transition
 from bot.domain.lookup import number_key
 from bot.domain.ratings import is_tracking, result_class
 from bot.letters.parser import ParsedLetter, classify_result
 from bot.services.events import event_record
+from bot.services.recipients import recipient_view as _view
 from bot.text import Tokenizer
 from config.settings import Jurisdiction
 from storage.accounts import accounts_for, admin_accounts, unit_accounts
+from storage.audit import Actor, AuditRecord, proposal_subject, record_audit
 from storage.follows import followers, keyword_follows
-from storage.models import Account
+from storage.models import Account, Proposal
 from storage.proposals import EventRecord, add_event, get_proposal, restart_clock, set_state
 from storage.replies import (
     ReplyRecord,
@@ -36,8 +39,6 @@ from storage.replies import (
     find_feedback,
     get_reply,
 )
-
-_DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
 
 
 class ReplaceNeeded(Exception):
@@ -124,13 +125,10 @@ def set_field(draft: LetterDraft, name: str, text: str) -> str | None:
     """Apply an admin's correction; returns the hint key when the value is not valid."""
     value = text.strip()
     if name == "date":
-        match = _DATE.match(value)
-        try:
-            if match is None:
-                raise ValueError(value)
-            draft.fields["date"] = date(int(match[1]), int(match[2]), int(match[3]))
-        except ValueError:
+        day = parse_day(value)
+        if day is None:
             return "reply.edit_hint.date"
+        draft.fields["date"] = day
     elif name == "result_class":
         cls = result_class(value)
         if cls is None:
@@ -160,25 +158,6 @@ class Registered:
     result_class: str | None
 
 
-def _quiet(account: Account, profile: Jurisdiction) -> tuple[time, time] | None:
-    """An account's quiet hours: unset means the jurisdiction's default; 00:00–00:00 means none."""
-    if account.quiet_start is None or account.quiet_end is None:
-        return profile.quiet_hours
-    if account.quiet_start == account.quiet_end:
-        return None
-    return (account.quiet_start, account.quiet_end)
-
-
-def _view(account: Account, profile: Jurisdiction, tz: tzinfo, *, role: str | None = None) -> RecipientView:
-    return RecipientView(
-        account_id=account.id,
-        chat_id=account.chat_id,
-        role=role or account.role,
-        quiet=_quiet(account, profile),
-        tz=tz,
-    )
-
-
 def _matches(keyword: str, tokens: set[str], text: str) -> bool:
     words = [w for w in keyword.split() if w]
     return bool(words) and all(w in tokens or w in text for w in words)
@@ -194,9 +173,11 @@ async def register_reply(
     calendar: WorkCalendar,
     tz: tzinfo,
     tokenizer: Tokenizer | None,
+    audit: Actor | None = None,
 ) -> Registered:
     """Store the letter, move the item on, record the event and queue the pushes, in the caller's transaction.
 
+    With `audit`, the registration goes into the audit log (the replaced reply's fields as the old values).
     Raises ReplaceNeeded or IllegalTransition before writing anything.
     """
     f = draft.fields
@@ -220,6 +201,8 @@ async def register_reply(
     )
     proposal = await get_proposal(session, proposal_id=draft.proposal_id)
     state = State(proposal.state)
+    if audit is not None:
+        await _audit_reply(session, proposal, record, actor=audit, now=now)
     if record.letter_type == "co-handling":
         await add_reply(session, proposal_id=proposal.id, record=record, now=now)
         await add_event(
@@ -252,6 +235,28 @@ async def register_reply(
         tokenizer=tokenizer,
     )
     return Registered(proposal.number, False, notified, record.result_text, record.result_class)
+
+
+def _reply_fields(
+    result: str | None, cls: str | None, signer: str | None, day: date | None, unit: str | None
+) -> dict[str, str]:
+    values = {"result": result, "result_class": cls, "signer": signer, "replied_on": day.isoformat() if day else None}
+    return {k: v for k, v in (values | {"unit": unit}).items() if v}
+
+
+async def _audit_reply(
+    session: AsyncSession, proposal: Proposal, record: ReplyRecord, *, actor: Actor, now: datetime
+) -> None:
+    current = await find_current_reply(session, proposal_id=proposal.id) if record.letter_type == "reply" else None
+    old = (
+        {}
+        if current is None
+        else _reply_fields(current.result_text, current.result_class, current.signer, current.replied_on, None)
+    )
+    new = _reply_fields(record.result_text, record.result_class, record.signer, record.replied_on, record.unit)
+    new["letter_type"] = record.letter_type
+    subject = proposal_subject(proposal)
+    await record_audit(session, [AuditRecord("reply", subject, old, new, proposal.id)], actor=actor, now=now)
 
 
 async def _queue_reply_pushes(

@@ -287,3 +287,56 @@ MESSAGES.update(
     }
 )
 MESSAGES["timeline.withheld"] = "This item is not public; its history is shown only to its deputies, units and admins."
+MESSAGES.update(
+    {
+        "cmd.extend": "Extend: /extend 018 2 months reason (or a new due date; admins)",
+        "cmd.assign": "Reassign or record a wrong-unit return: /assign 018 unit (admins)",
+        "cmd.withdraw": "Withdraw: /withdraw 018 reason (admins)",
+        "extend.usage": "Usage: <code>/extend number period reason</code>, the period as “2 months” or a new date (such as 2024-07-31), e.g. <code>/extend 018 2个月 单位申请延期</code>.",
+        "extend.months": ", {months} months from the assigned date in total",
+        "extend.confirm": "Extend No. {number} “{title}”?\nDue: {old} → <b>{new}</b> (assigned {received}{months}; the latest allowed is {limit})\nReason: {reason}\nThe unit and the deputies will be told.",
+        "extend.refused.too_long": "Cannot extend: No. {number} may not run past the legal maximum from its assigned date (extensions included), {limit}.",
+        "extend.refused.not_later": "Cannot extend: the new due day must be later than the current one (the latest allowed is {limit}).",
+        "extend.refused.no_clock": "Cannot extend: No. {number} has no lead unit and assigned date yet.",
+        "extend.done": "Extended No. {number}: due {due_on} → {new_due_on}. {count} people told.",
+        "button.extend": "✅ Extend",
+        "assign.usage": "Usage: <code>/assign number unit</code>, e.g. <code>/assign 018 区发改委</code>. The confirmation offers “reassign” or “returned by the unit (wrong unit)”.",
+        "assign.confirm": "Give No. {number} “{title}” to <b>{unit}</b> (lead unit now: {old})?\nThe new unit's clock starts today; the old unit's reminders stop.\nIf the old unit returned it as not theirs, press “returned by the unit” (a return more than 7 working days after assignment is flagged).",
+        "assign.unknown": "No unit is called “{text}”; write the unit's full name.",
+        "assign.ambiguous": "“{text}” matches several units: {names}. Write the full name.",
+        "assign.same_unit": "{unit} already leads this item; nothing to reassign.",
+        "assign.late_return": "⚠️ The return came more than 7 working days after assignment and is flagged as late.",
+        "assign.done": "No. {number} now goes to {new_unit} (was {unit}), due {new_due_on}. {count} people told.",
+        "button.reassign": "✅ Reassign",
+        "button.returned": "↩️ Returned by the unit",
+        "withdraw.usage": "Usage: <code>/withdraw number reason</code>, e.g. <code>/withdraw 018 withdrawn by the deputy</code>.",
+        "withdraw.confirm": "Withdraw No. {number} “{title}”?\nReason: {reason}\nEvery reminder stops and followers are told.",
+        "withdraw.done": "Withdrew No. {number}; every reminder stopped. {count} people told.",
+        "button.withdraw": "✅ Withdraw",
+        "push.extended": "🗓 No. {number} “{title}” was extended: due {old_due_on} → {due_on}. Reason: {reason}",
+        "push.reassigned": "🔀 No. {number} “{title}” is now handled by {unit} (was {old_unit}), due {due_on}.",
+        "push.withdrawn": "🚫 No. {number} “{title}” was withdrawn and will not be handled. Reason: {reason}",
+    }
+)
+MESSAGES.update(
+    {
+        "cmd.audit": "Audit log: /audit or /audit 018 (admins)",
+        "audit.usage": "Usage: <code>/audit</code> for every entry, <code>/audit number</code> for one item.",
+        "audit.item": "No. {number}",
+        "audit.all": "everything",
+        "audit.title": "<b>Audit log · {subject}</b> (page {page} of {pages}, {total} entries)",
+        "audit.empty": "No entries yet.",
+        "audit.line": "{at} {who} <b>{action}</b> {subject}",
+        "audit.action.import": "import",
+        "audit.action.reply": "reply registered",
+        "audit.action.edit": "edit",
+        "audit.action.extend": "extension",
+        "audit.action.assign": "reassignment",
+        "audit.action.withdraw": "withdrawal",
+        "audit.action.bind": "binding link",
+        "audit.action.grant": "admin granted",
+        "audit.action.revoke": "admin revoked",
+        "button.prev": "◀ Previous",
+        "button.next": "Next ▶",
+    }
+)

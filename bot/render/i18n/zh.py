@@ -285,3 +285,56 @@ MESSAGES.update(
     }
 )
 MESSAGES["timeline.withheld"] = "此件不予公开，办理记录仅向其代表、承办单位和管理员显示。"
+MESSAGES.update(
+    {
+        "cmd.extend": "延期：/extend 018 2个月 理由（或新的期限日期；管理员）",
+        "cmd.assign": "改派或退回改派：/assign 018 单位名（管理员）",
+        "cmd.withdraw": "撤回：/withdraw 018 理由（管理员）",
+        "extend.usage": "用法：<code>/extend 编号 期限 理由</code>，期限写“2个月”或新的日期（如 2024-07-31），如 <code>/extend 018 2个月 单位申请延期</code>。",
+        "extend.months": "，自交办日起共 {months} 个月",
+        "extend.confirm": "确认延期第 {number} 号《{title}》？\n答复期限：{old} → <b>{new}</b>（交办日 {received}{months}；延期上限 {limit}）\n理由：{reason}\n确认后将通知承办单位和代表。",
+        "extend.refused.too_long": "不能延期：第 {number} 号自交办日起的总期限（含延期）不能超过法定上限，最晚到 {limit}。",
+        "extend.refused.not_later": "不能延期：新的期限必须晚于现在的答复期限（上限 {limit}）。",
+        "extend.refused.no_clock": "不能延期：第 {number} 号还没有主办单位和交办日期。",
+        "extend.done": "已延期第 {number} 号：答复期限 {due_on} → {new_due_on}。已通知 {count} 人。",
+        "button.extend": "✅ 确认延期",
+        "assign.usage": "用法：<code>/assign 编号 单位名</code>，如 <code>/assign 018 区发改委</code>。确认时可选择“改派”或“单位退回（错派）”。",
+        "assign.confirm": "将第 {number} 号《{title}》交由 <b>{unit}</b> 办理（原主办单位：{old}）？\n新单位自今天起重新计算答复期限，原单位的提醒停止。\n如系原单位以“非本单位职责”退回，请按“单位退回”（超过 7 个工作日的退回会被标记）。",
+        "assign.unknown": "没有名为“{text}”的单位，请写单位全称。",
+        "assign.ambiguous": "“{text}”对应多个单位：{names}。请写单位全称。",
+        "assign.same_unit": "此件已由 {unit} 主办，无需改派。",
+        "assign.late_return": "⚠️ 退回时间已超过交办后 7 个工作日，已标记为逾期退回。",
+        "assign.done": "已将第 {number} 号交由 {new_unit} 办理（原 {unit}），新的答复期限 {new_due_on}。已通知 {count} 人。",
+        "button.reassign": "✅ 确认改派",
+        "button.returned": "↩️ 单位退回（错派）",
+        "withdraw.usage": "用法：<code>/withdraw 编号 理由</code>，如 <code>/withdraw 018 代表撤回</code>。",
+        "withdraw.confirm": "确认撤回第 {number} 号《{title}》？\n理由：{reason}\n撤回后所有提醒停止，关注者会收到通知。",
+        "withdraw.done": "已撤回第 {number} 号，所有提醒已停止。已通知 {count} 人。",
+        "button.withdraw": "✅ 确认撤回",
+        "push.extended": "🗓 第 {number} 号《{title}》已延期：答复期限 {old_due_on} → {due_on}。理由：{reason}",
+        "push.reassigned": "🔀 第 {number} 号《{title}》改由 {unit} 办理（原 {old_unit}），新的答复期限 {due_on}。",
+        "push.withdrawn": "🚫 第 {number} 号《{title}》已撤回，不再办理。理由：{reason}",
+    }
+)
+MESSAGES.update(
+    {
+        "cmd.audit": "操作记录：/audit 或 /audit 018（管理员）",
+        "audit.usage": "用法：<code>/audit</code> 查看全部操作记录，<code>/audit 编号</code> 查看某件的记录。",
+        "audit.item": "第 {number} 号",
+        "audit.all": "全部",
+        "audit.title": "<b>操作记录 · {subject}</b>（第 {page}/{pages} 页，共 {total} 条）",
+        "audit.empty": "暂无记录。",
+        "audit.line": "{at} {who} <b>{action}</b> {subject}",
+        "audit.action.import": "导入",
+        "audit.action.reply": "登记答复",
+        "audit.action.edit": "修改",
+        "audit.action.extend": "延期",
+        "audit.action.assign": "改派",
+        "audit.action.withdraw": "撤回",
+        "audit.action.bind": "绑定链接",
+        "audit.action.grant": "授予管理员",
+        "audit.action.revoke": "撤销管理员",
+        "button.prev": "◀ 上一页",
+        "button.next": "下一页 ▶",
+    }
+)

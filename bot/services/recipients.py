@@ -1,0 +1,43 @@
+"""Accounts as push recipients: the quiet hours and role the planner needs, from a stored account."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import time, tzinfo
+
+from bot.delivery.planner import RecipientView
+from config.settings import Jurisdiction
+from storage.models import Account
+
+__all__ = ["quiet_hours", "recipient_view", "recipient_views"]
+
+
+def quiet_hours(account: Account, profile: Jurisdiction) -> tuple[time, time] | None:
+    """An account's quiet hours: unset means the jurisdiction's default; 00:00–00:00 means none."""
+    if account.quiet_start is None or account.quiet_end is None:
+        return profile.quiet_hours
+    if account.quiet_start == account.quiet_end:
+        return None
+    return (account.quiet_start, account.quiet_end)
+
+
+def recipient_view(account: Account, profile: Jurisdiction, tz: tzinfo, *, role: str | None = None) -> RecipientView:
+    return RecipientView(
+        account_id=account.id,
+        chat_id=account.chat_id,
+        role=role or account.role,
+        quiet=quiet_hours(account, profile),
+        tz=tz,
+    )
+
+
+def recipient_views(accounts: Iterable[Account], profile: Jurisdiction, tz: tzinfo) -> list[RecipientView]:
+    """One view per active account, each account once (a unit's staff may follow the item too)."""
+    seen: set[int] = set()
+    views: list[RecipientView] = []
+    for account in accounts:
+        if account.id in seen or not account.active:
+            continue
+        seen.add(account.id)
+        views.append(recipient_view(account, profile, tz))
+    return views
