@@ -24,6 +24,7 @@ from bot.domain.lifecycle import IllegalTransition, State, legal_actions
 from bot.render.cards import Button, Rendered, esc
 from bot.render.i18n import t
 from bot.services.actions import (
+    Acting,
     Done,
     SameUnit,
     UnknownUnit,
@@ -267,26 +268,24 @@ async def confirm_button(update: Update, context: Context) -> None:
     deps = context.bot_data
     user = update.effective_user
     actor = Actor(user.id if user else None, user.full_name if user else "")
-    common: dict[str, Any] = {
-        "proposal_id": pending.proposal_id,
-        "actor": actor,
-        "now": deps.clock.now(),
-        "profile": deps.settings.profile,
-        "calendar": deps.calendar,
-        "tz": deps.settings.tz,
-    }
+    acting = Acting(actor, deps.clock.now(), deps.settings.profile, deps.calendar, deps.settings.tz)
+    proposal_id = pending.proposal_id
     try:
         async with deps.sessionmaker.begin() as session:
             if not may_act(await viewer_of(update, context, session), Action.lifecycle):
                 await send(update, Rendered(t(lang, "auth.admin_only", command=f"/{pending.kind}")))
                 return
             if pending.kind == "extend" and pending.ask is not None:
-                done = await extend_item(session, ask=pending.ask, reason=pending.reason, **common)
+                done = await extend_item(
+                    session, acting, proposal_id=proposal_id, ask=pending.ask, reason=pending.reason
+                )
             elif pending.kind == "assign" and pending.unit_id is not None:
                 wrong = data[2] == "ret"
-                done = await assign_item(session, unit_id=pending.unit_id, wrong_unit=wrong, **common)
+                done = await assign_item(
+                    session, acting, proposal_id=proposal_id, unit_id=pending.unit_id, wrong_unit=wrong
+                )
             else:
-                done = await withdraw_item(session, reason=pending.reason, **common)
+                done = await withdraw_item(session, acting, proposal_id=proposal_id, reason=pending.reason)
     except (ExtensionRefused, IllegalTransition, UnknownUnit, SameUnit) as exc:
         await send(update, Rendered(_refusal(lang, exc)))
         return

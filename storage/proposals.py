@@ -331,14 +331,20 @@ async def add_event(session: AsyncSession, *, proposal_id: int, event: EventReco
     )
 
 
+async def _changed(session: AsyncSession, proposal: Proposal, event: EventRecord, *, state: str | None = None) -> None:
+    """The end of every change to an item: its state (if given), the event, and its rebuilt card."""
+    if state is not None:
+        proposal.state = state
+    proposal.updated_at = event.at
+    await add_event(session, proposal_id=proposal.id, event=event)
+    await session.flush()
+    await refresh_card(session, proposal_id=proposal.id)
+
+
 async def set_state(session: AsyncSession, *, proposal_id: int, state: str, event: EventRecord) -> None:
     """Change an item's state and record the event, in the caller's transaction."""
     proposal = await get_proposal(session, proposal_id=proposal_id)
-    proposal.state = state
-    proposal.updated_at = event.at
-    await add_event(session, proposal_id=proposal_id, event=event)
-    await session.flush()
-    await refresh_card(session, proposal_id=proposal_id)
+    await _changed(session, proposal, event, state=state)
 
 
 async def list_events(session: AsyncSession, *, proposal_id: int) -> Sequence[Event]:
@@ -430,10 +436,7 @@ async def extend_due(session: AsyncSession, *, proposal_id: int, due_on: date, e
     for assignment in proposal.assignments:
         if assignment.active and assignment.role == "lead":
             assignment.due_on = due_on
-    proposal.updated_at = event.at
-    await add_event(session, proposal_id=proposal_id, event=event)
-    await session.flush()
-    await refresh_card(session, proposal_id=proposal_id)
+    await _changed(session, proposal, event)
 
 
 async def restart_clock(
@@ -446,11 +449,7 @@ async def restart_clock(
             # 交办日 stays as it was: the new clock is known by its due day
             assignment.due_on = due_on
             assignment.original_due_on = due_on
-    proposal.state = state
-    proposal.updated_at = event.at
-    await add_event(session, proposal_id=proposal_id, event=event)
-    await session.flush()
-    await refresh_card(session, proposal_id=proposal_id)
+    await _changed(session, proposal, event, state=state)
 
 
 async def latest_session(session: AsyncSession) -> Session | None:
@@ -501,11 +500,7 @@ async def hand_to_unit(
     target.received_on = received_on
     target.due_on = due_on
     target.original_due_on = due_on
-    proposal.state = state
-    proposal.updated_at = event.at
-    await add_event(session, proposal_id=proposal_id, event=event)
-    await session.flush()
-    await refresh_card(session, proposal_id=proposal_id)
+    await _changed(session, proposal, event, state=state)
     return stopped
 
 

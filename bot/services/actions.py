@@ -38,6 +38,7 @@ from storage.proposals import (
 )
 
 __all__ = [
+    "Acting",
     "Done",
     "SameUnit",
     "UnknownUnit",
@@ -61,6 +62,17 @@ class UnknownUnit(Exception):
 
 class SameUnit(Exception):
     """The unit named already handles the item: there is nothing to hand over."""
+
+
+@dataclass(frozen=True, slots=True)
+class Acting:
+    """Who acts, when, and under which clock rules: what every action needs besides its own arguments."""
+
+    actor: Actor
+    now: datetime
+    profile: Jurisdiction
+    calendar: WorkCalendar
+    tz: tzinfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +115,10 @@ async def _tell(
     kind: str,
     proposal: Proposal,
     params: dict[str, str | int],
-    now: datetime,
-    profile: Jurisdiction,
-    calendar: WorkCalendar,
-    tz: tzinfo,
+    acting: Acting,
 ) -> int:
-    recipients = recipient_views(accounts, profile, tz)
+    now, profile, calendar = acting.now, acting.profile, acting.calendar
+    recipients = recipient_views(accounts, profile, acting.tz)
     base: dict[str, str | int] = {"proposal_id": proposal.id, "number": proposal.number, "title": proposal.title}
     plans = notice_plans(
         recipients=recipients,
@@ -134,17 +144,14 @@ async def _staff(session: AsyncSession, unit_id: int | None) -> list[Account]:
 
 async def extend_item(
     session: AsyncSession,
+    acting: Acting,
     *,
     proposal_id: int,
     ask: ExtensionAsk,
     reason: str,
-    actor: Actor,
-    now: datetime,
-    profile: Jurisdiction,
-    calendar: WorkCalendar,
-    tz: tzinfo,
 ) -> Done:
     """延期: move the lead unit's due day; the unit's staff and the item's deputies are told."""
+    actor, now, profile, calendar = acting.actor, acting.now, acting.profile, acting.calendar
     proposal = await get_proposal(session, proposal_id=proposal_id)
     lead = lead_of(proposal)
     step = transition(State(proposal.state), Action.extend, at=now, actor=f"admin:{actor.telegram_id}")
@@ -180,10 +187,7 @@ async def extend_item(
         kind=EXTENDED,
         proposal=proposal,
         params={"due_on": new.day.isoformat(), "old_due_on": _iso(old_due), "reason": reason},
-        now=now,
-        profile=profile,
-        calendar=calendar,
-        tz=tz,
+        acting=acting,
     )
     return Done(proposal.number, old, fresh, notified)
 
@@ -198,15 +202,11 @@ async def resolve_unit(session: AsyncSession, text: str) -> tuple[int, str]:
 
 async def assign_item(
     session: AsyncSession,
+    acting: Acting,
     *,
     proposal_id: int,
     unit_id: int,
     wrong_unit: bool,
-    actor: Actor,
-    now: datetime,
-    profile: Jurisdiction,
-    calendar: WorkCalendar,
-    tz: tzinfo,
 ) -> Done:
     """交办 / 改派 / 退回改派: the unit gets the item with a fresh clock from today; the old unit's reminders stop.
 
@@ -214,6 +214,7 @@ async def assign_item(
     the profile's `return_workdays` working days after that unit received it. The new unit's staff, the old
     unit's staff and the item's deputies are told.
     """
+    actor, now, profile, calendar, tz = acting.actor, acting.now, acting.profile, acting.calendar, acting.tz
     proposal = await get_proposal(session, proposal_id=proposal_id)
     state = State(proposal.state)
     lead = lead_of(proposal)
@@ -259,10 +260,7 @@ async def assign_item(
         kind=REASSIGNED,
         proposal=proposal,
         params={"unit": new_unit, "old_unit": old["unit"] or "—", "due_on": due.day.isoformat()},
-        now=now,
-        profile=profile,
-        calendar=calendar,
-        tz=tz,
+        acting=acting,
     )
     return Done(proposal.number, old, fresh, notified, late_return=late)
 
@@ -276,16 +274,13 @@ async def _unit_name(session: AsyncSession, unit_id: int) -> str:
 
 async def withdraw_item(
     session: AsyncSession,
+    acting: Acting,
     *,
     proposal_id: int,
     reason: str,
-    actor: Actor,
-    now: datetime,
-    profile: Jurisdiction,
-    calendar: WorkCalendar,
-    tz: tzinfo,
 ) -> Done:
     """撤回: the item leaves the handling; every reminder stops and its followers, deputies and units are told."""
+    actor, now = acting.actor, acting.now
     proposal = await get_proposal(session, proposal_id=proposal_id)
     state = State(proposal.state)
     step = transition(state, Action.withdraw, at=now, actor=f"admin:{actor.telegram_id}")
@@ -311,9 +306,6 @@ async def withdraw_item(
         kind=WITHDRAWN,
         proposal=proposal,
         params={"reason": reason},
-        now=now,
-        profile=profile,
-        calendar=calendar,
-        tz=tz,
+        acting=acting,
     )
     return Done(proposal.number, old, fresh, notified)
