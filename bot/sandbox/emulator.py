@@ -23,16 +23,27 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeAlias
 
-from bot.sandbox.faults import Fault, FaultPlan, Forbidden, RetryAfter, ServerError, SimulatedTimeout, Timeout
+from bot.sandbox.faults import (
+    ChatMigrated,
+    Fault,
+    FaultPlan,
+    Forbidden,
+    RetryAfter,
+    ServerError,
+    SimulatedTimeout,
+    Timeout,
+)
 from bot.sandbox.limits import (
     CHAT_ACTIONS,
     MAX_DOWNLOAD_BYTES,
     ApiError,
     FloodLimiter,
     check_button,
+    check_callback_answer,
+    check_keyboard,
     check_length,
     check_upload,
     commands_key,
@@ -210,9 +221,12 @@ class BotApiEmulator:
         bot_name: str = "Proposal Bot",
         max_poll_wait: float = 10.0,
         check_responses: bool = True,
+        callback_timeout: timedelta = timedelta(seconds=15),
     ) -> None:
         if limit_scale <= 0:
             raise ValueError("limit_scale must be positive")
+        if callback_timeout <= timedelta(0):
+            raise ValueError("callback_timeout must be positive")
         self.now = now
         self.monotonic = monotonic
         self.spec = spec if spec is not None else BotApiSpec.default()
@@ -223,6 +237,7 @@ class BotApiEmulator:
         self.limit_scale = limit_scale
         self.max_poll_wait = max_poll_wait
         self.check_responses = check_responses
+        self.callback_timeout = callback_timeout
 
         self.users: dict[int, SandboxUser] = {}
         self.chats: dict[int, SandboxChat] = {}
@@ -251,6 +266,8 @@ class BotApiEmulator:
         self._wakeup: asyncio.Event | None = None
         self._poll_waiters = 0
         self._callback_queries: dict[str, bool] = {}
+        self._callback_pressed: dict[str, datetime] = {}
+        self._migrated: dict[int, int] = {}  # old group id -> the supergroup it became
         self._callback_counter = itertools.count(1)
         self._faults = FaultPlan()
         self._flood = FloodLimiter()
@@ -317,6 +334,21 @@ class BotApiEmulator:
 
     def is_blocked(self, chat_id: int) -> bool:
         return self._faults.is_blocked(chat_id)
+
+    def migrate(self, chat_id: int, new_chat_id: int) -> SandboxChat:
+        """The group ``chat_id`` becomes the supergroup ``new_chat_id``: from now on every request to the old id
+        answers 400 with ``migrate_to_chat_id``, as Telegram does."""
+        self._migrated[chat_id] = new_chat_id
+        return self._supergroup(new_chat_id, chat_id)
+
+    def _supergroup(self, new_chat_id: int, old_chat_id: int | None) -> SandboxChat:
+        known = self.chats.get(new_chat_id)
+        if known is not None:
+            return known
+        old = self.chats.get(old_chat_id) if old_chat_id is not None else None
+        chat = SandboxChat(new_chat_id, "supergroup", title=old.title if old is not None else None)
+        self.chats[new_chat_id] = chat
+        return chat
 
     # ---- records --------------------------------------------------------------------------------------------
 
@@ -416,6 +448,14 @@ class BotApiEmulator:
             return self._error(fault.status, "Internal Server Error" if fault.status == 500 else "Bad Gateway")
         if isinstance(fault, Forbidden) or (chat_id is not None and self._faults.is_blocked(chat_id)):
             return self._error(403, self._forbidden_description(chat_id))
+        new_chat_id = fault.new_chat_id if isinstance(fault, ChatMigrated) else None
+        if new_chat_id is None and chat_id is not None:
+            new_chat_id = self._migrated.get(chat_id)
+        if new_chat_id is not None:
+            self._supergroup(new_chat_id, chat_id)
+            return self._error(
+                400, "Bad Request: group chat was upgraded to a supergroup chat", migrate_to_chat_id=new_chat_id
+            )
 
         try:
             if name == "getUpdates":
@@ -436,10 +476,14 @@ class BotApiEmulator:
             raise SimulatedTimeout(f"{name} timed out after taking effect (injected)")
         return answer
 
-    def _error(self, status: int, description: str, retry_after: int | None = None) -> tuple[int, JSONDict]:
+    def _error(
+        self, status: int, description: str, retry_after: int | None = None, *, migrate_to_chat_id: int | None = None
+    ) -> tuple[int, JSONDict]:
         body: JSONDict = {"ok": False, "error_code": status, "description": description}
         if retry_after is not None:
             body["parameters"] = {"retry_after": retry_after}
+        if migrate_to_chat_id is not None:
+            body["parameters"] = {"migrate_to_chat_id": migrate_to_chat_id}
         if status == 429:
             self.stats["http_429"] += 1
         return status, body
@@ -526,6 +570,7 @@ class BotApiEmulator:
             raise ValueError("Telegram carries at most 64 bytes of callback data")
         query_id = f"{self.bot_id}{next(self._callback_counter):010d}"
         self._callback_queries[query_id] = False
+        self._callback_pressed[query_id] = self._now()
         query: JSONDict = {
             "id": query_id,
             "from": user.to_api(),
@@ -917,9 +962,12 @@ class BotApiEmulator:
 
     def _answer_callback_query(self, params: Mapping[str, Any], files: Mapping[str, tuple[str, bytes]]) -> bool:
         query_id = str(params["callback_query_id"])
-        if self._callback_queries.get(query_id, True):
-            # Unknown, or already answered: Telegram accepts one answer per query.
+        pressed = self._callback_pressed.get(query_id)
+        too_late = pressed is not None and self._now() - pressed > self.callback_timeout
+        if self._callback_queries.get(query_id, True) or too_late:
+            # Unknown, already answered (Telegram accepts one answer per query) or answered after the timeout.
             raise ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        check_callback_answer(params.get("text"))
         self._callback_queries[query_id] = True
         self.callback_answers.append(
             CallbackAnswer(
@@ -991,6 +1039,7 @@ def _inline_keyboard(markup: Any) -> tuple[JSONDict | None, tuple[tuple[Button, 
     """The inline keyboard to echo in the Message and the buttons to record; other markups are not echoed."""
     if not isinstance(markup, Mapping) or "inline_keyboard" not in markup:
         return None, ()
+    check_keyboard(markup["inline_keyboard"])
     rows: list[tuple[Button, ...]] = []
     for row in markup["inline_keyboard"]:
         buttons: list[Button] = []

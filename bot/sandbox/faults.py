@@ -1,6 +1,7 @@
 """Fault injection: the failures the sandbox can make a request meet, and the chats that blocked the bot.
 
-A test plans a fault with ``BotApiEmulator.inject`` (a 429, a 5xx, a lost answer, a 403) or blocks a chat with
+A test plans a fault with ``BotApiEmulator.inject`` (a 429, a 5xx, a lost answer, a 403, a group migrated to a
+supergroup) or blocks a chat with
 ``BotApiEmulator.block``; the emulator asks the plan before it answers each request. The plan only decides which
 request fails; the emulator writes the answer Telegram would give.
 """
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
 __all__ = [
+    "ChatMigrated",
     "Fault",
     "FaultPlan",
     "Forbidden",
@@ -51,7 +53,18 @@ class Forbidden:
     """Answer 403 as if the user blocked the bot (or, in a group, the bot was removed)."""
 
 
-Fault: TypeAlias = RetryAfter | ServerError | Timeout | Forbidden
+@dataclass(frozen=True, slots=True)
+class ChatMigrated:
+    """Answer 400 with ``parameters.migrate_to_chat_id``: the group became the supergroup ``new_chat_id``.
+
+    ``BotApiEmulator.migrate`` makes the migration itself (every later request to the old id fails so); this
+    fault fails only the planned requests, and the emulator adds the new chat if it does not know it.
+    """
+
+    new_chat_id: int
+
+
+Fault: TypeAlias = RetryAfter | ServerError | Timeout | Forbidden | ChatMigrated
 
 
 class SimulatedTimeout(Exception):

@@ -13,21 +13,26 @@ from __future__ import annotations
 import math
 import re
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
     "CHAT_ACTIONS",
+    "MAX_BUTTONS_PER_ROW",
+    "MAX_CALLBACK_ANSWER_LENGTH",
     "MAX_CALLBACK_DATA_BYTES",
     "MAX_CAPTION_LENGTH",
     "MAX_COMMANDS",
     "MAX_DOWNLOAD_BYTES",
+    "MAX_KEYBOARD_BUTTONS",
     "MAX_TEXT_LENGTH",
     "MAX_UPLOAD_BYTES",
     "ApiError",
     "FloodLimiter",
     "check_button",
+    "check_callback_answer",
+    "check_keyboard",
     "check_length",
     "check_upload",
     "commands_key",
@@ -37,7 +42,10 @@ __all__ = [
 
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
-MAX_CALLBACK_DATA_BYTES = 64
+MAX_CALLBACK_DATA_BYTES = 64  # "1-64 bytes": UTF-8 bytes, not characters
+MAX_KEYBOARD_BUTTONS = 100
+MAX_BUTTONS_PER_ROW = 8
+MAX_CALLBACK_ANSWER_LENGTH = 200  # answerCallbackQuery text: "0-200 characters"
 MAX_COMMANDS = 100
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
@@ -158,26 +166,50 @@ _BUTTON_ACTIONS = (
 )
 
 
-def _has_action(raw: Mapping[str, Any]) -> bool:
-    """Whether the button does something when pressed."""
-    for key in _BUTTON_ACTIONS:  # noqa: SIM110 - a loop: any() over a generator costs more than the look-ups
+def _actions(raw: Mapping[str, Any]) -> int:
+    """How many actions the button names (Telegram wants exactly one)."""
+    count = 0
+    for key in _BUTTON_ACTIONS:  # a loop: sum() over a generator costs more than the look-ups
         if key in raw:
-            return True
-    return False
+            count += 1
+    return count
 
 
 def check_button(raw: Mapping[str, Any]) -> None:
-    """Refuse an inline button that does nothing, callback data outside 1-64 bytes, or a URL of no known scheme."""
-    if not _has_action(raw):
+    """Refuse an inline button with no text, with no action or several, callback data outside 1-64 bytes of
+    UTF-8, or a URL of no known scheme."""
+    if not str(raw.get("text") or "").strip():
+        raise ApiError(400, "Bad Request: can't parse inline keyboard button: Text must be non-empty")
+    actions = _actions(raw)
+    if actions == 0:
         raise ApiError(
             400, "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
         )
+    if actions > 1:
+        raise ApiError(400, "Bad Request: can't parse inline keyboard button: exactly one action must be specified")
     data = raw.get("callback_data")
     if data is not None and not 1 <= len(str(data).encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES:
         raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
     url = raw.get("url")
     if url is not None and not str(url).startswith(("http://", "https://", "tg://")):
         raise ApiError(400, f"Bad Request: inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
+
+
+def check_keyboard(rows: Sequence[Sequence[Any]]) -> None:
+    """Refuse an inline keyboard of more than 100 buttons, or a row of more than 8."""
+    total = 0
+    for row in rows:
+        if len(row) > MAX_BUTTONS_PER_ROW:
+            raise ApiError(400, "Bad Request: too many buttons in a row of the inline keyboard")
+        total += len(row)
+    if total > MAX_KEYBOARD_BUTTONS:
+        raise ApiError(400, "Bad Request: reply markup is too long: too many inline keyboard buttons")
+
+
+def check_callback_answer(text: str | None) -> None:
+    """Refuse an answerCallbackQuery notification longer than 200 characters."""
+    if text is not None and len(text) > MAX_CALLBACK_ANSWER_LENGTH:
+        raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
 
 
 # ---- flood limits -----------------------------------------------------------------------------------------
