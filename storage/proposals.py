@@ -504,7 +504,7 @@ async def hand_to_unit(
     return stopped
 
 
-async def find_units(session: AsyncSession, *, text: str, limit: int = 6) -> Sequence[Unit]:
+async def list_units_matching(session: AsyncSession, *, text: str, limit: int = 6) -> Sequence[Unit]:
     """Units named exactly `text`, else those whose name contains it (at most `limit`)."""
     exact = await find_unit(session, name=text)
     if exact is not None:

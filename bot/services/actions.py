@@ -31,9 +31,9 @@ from storage.outbox import cancel_pending
 from storage.proposals import (
     extend_due,
     find_unit_by_id,
-    find_units,
     get_proposal,
     hand_to_unit,
+    list_units_matching,
     set_state,
 )
 
@@ -194,7 +194,7 @@ async def extend_item(
 
 async def resolve_unit(session: AsyncSession, text: str) -> tuple[int, str]:
     """The one unit `text` names (exactly, or as the only unit whose name contains it); raises ``UnknownUnit``."""
-    units = await find_units(session, text=text.strip())
+    units = await list_units_matching(session, text=text.strip())
     if len(units) != 1:
         raise UnknownUnit(text, [u.name for u in units])
     return units[0].id, units[0].name
