@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram import error as tg_error
 
 from bot.domain.clock import VirtualClock
@@ -176,3 +176,103 @@ async def test_migrate_refuses_every_later_request_to_the_old_id(bot: Bot, emula
             await bot.send_message(GROUP_ID, "x")
     await bot.send_message(-1009876543210, "x")
     assert len(emulator.sent) == 1
+
+
+# ---- groups, privacy mode, edits, channels, membership ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "delivered"),
+    [
+        ("大家好", False),
+        ("018", False),
+        ("/status 018", True),
+        ("/status@proposal_bot 018", True),
+        ("/status@Proposal_Bot 018", True),
+        ("/status@otherbot 018", False),
+        ("@proposal_bot 018", True),
+        ("请 @proposal_bot 查 018", True),
+        ("@otherbot 018", False),
+    ],
+)
+def test_privacy_mode_group_delivers_commands_and_mentions_only(
+    emulator: BotApiEmulator, user: SandboxUser, text: str, delivered: bool
+) -> None:
+    emulator.add_group(GROUP_ID, "代表小组")
+    update = emulator.message_update(user, text, chat_id=GROUP_ID)
+    assert emulator.reaches_bot(update) is delivered
+    emulator.enqueue(update)
+    assert emulator.pending_updates == int(delivered)
+    assert emulator.violations == []
+
+
+async def test_privacy_mode_group_delivers_replies_to_the_bot_only(
+    bot: Bot, emulator: BotApiEmulator, user: SandboxUser
+) -> None:
+    emulator.add_group(GROUP_ID, "代表小组")
+    mine = await bot.send_message(GROUP_ID, "请回复编号")
+    chatter = emulator.message_update(user, "大家好", chat_id=GROUP_ID)
+    to_bot = emulator.message_update(user, "018", chat_id=GROUP_ID, reply_to=mine.message_id)
+    to_user = emulator.message_update(user, "018", chat_id=GROUP_ID, reply_to=chatter["message"]["message_id"])
+    assert (emulator.reaches_bot(to_bot), emulator.reaches_bot(to_user)) == (True, False)
+
+
+def test_group_without_privacy_delivers_everything(emulator: BotApiEmulator, user: SandboxUser) -> None:
+    emulator.add_group(GROUP_ID, "代表小组", privacy=False)
+    assert emulator.reaches_bot(emulator.message_update(user, "大家好", chat_id=GROUP_ID))
+    assert emulator.reaches_bot(emulator.message_update(user, "/status@otherbot 1", chat_id=GROUP_ID))
+
+
+def test_private_chat_delivers_everything(emulator: BotApiEmulator, user: SandboxUser) -> None:
+    assert emulator.reaches_bot(emulator.message_update(user, "大家好"))
+
+
+def test_message_update_mention_entity_in_utf16(emulator: BotApiEmulator, user: SandboxUser) -> None:
+    message = emulator.message_update(user, "/s@x 😀 @proposal_bot")["message"]
+    assert message["entities"] == [
+        {"type": "bot_command", "offset": 0, "length": 4},
+        {"type": "mention", "offset": 8, "length": 13},
+    ]
+
+
+async def test_edited_message_update_parses_as_ptb_edit(emulator: BotApiEmulator, user: SandboxUser) -> None:
+    original = emulator.message_update(user, "018")["message"]
+    update = emulator.edited_message_update(user, original["message_id"], "/status 019")
+    parsed = Update.de_json(update, None)
+    assert parsed.edited_message is not None and parsed.message is None
+    assert parsed.edited_message.text == "/status 019"
+    assert parsed.edited_message.message_id == original["message_id"]
+    assert parsed.edited_message.edit_date is not None
+    assert emulator.violations == []
+
+
+def test_edited_message_update_of_unknown_message_raises(emulator: BotApiEmulator, user: SandboxUser) -> None:
+    with pytest.raises(LookupError):
+        emulator.edited_message_update(user, 99, "x")
+
+
+async def test_channel_post_update_parses_with_sender_chat(emulator: BotApiEmulator) -> None:
+    emulator.add_channel(-1005550000001, "长宁人大")
+    parsed = Update.de_json(emulator.channel_post_update(-1005550000001, "/status 018"), None)
+    assert parsed.channel_post is not None and parsed.channel_post.from_user is None
+    assert parsed.channel_post.sender_chat is not None and parsed.channel_post.sender_chat.title == "长宁人大"
+    assert parsed.effective_chat is not None and parsed.effective_chat.type == "channel"
+    assert emulator.violations == []
+
+
+async def test_my_chat_member_kicked_blocks_member_unblocks(
+    bot: Bot, emulator: BotApiEmulator, user: SandboxUser
+) -> None:
+    update = emulator.my_chat_member_update(user, "member", "kicked")
+    parsed = Update.de_json(update, None)
+    assert parsed.my_chat_member is not None
+    assert (parsed.my_chat_member.old_chat_member.status, parsed.my_chat_member.new_chat_member.status) == (
+        "member",
+        "kicked",
+    )
+    with pytest.raises(tg_error.Forbidden):
+        await bot.send_message(USER_ID, "x")
+    emulator.my_chat_member_update(user, "kicked", "member")
+    await bot.send_message(USER_ID, "back")
+    assert [m.text for m in emulator.sent] == ["back"]
+    assert emulator.violations == []

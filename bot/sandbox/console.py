@@ -23,6 +23,8 @@ Type a message (/help, /status 018, 018 …) or a meta-command:
   :as ROLE            public | admin | deputy:<name> | unit:<name>   (now: {role})
   :advance 7d | 12h   move the virtual clock            :time   print the virtual time
   :upload PATH [cap]  send a document                   :press LABEL   press a button
+  :chat group NAME    talk in a group (privacy mode on) :chat private  back to the private chat
+  :reply TEXT         answer the bot's last message as a Telegram reply
   :quit               leave
 To use real Telegram: set PROPOSAL_BOT_TOKEN (from @BotFather) and run `make run` again."""
 
@@ -99,11 +101,30 @@ class Console:
                 self.show(await self.sandbox.upload(path, " ".join(parts[1:]) or None))
             elif command == ":press":
                 self.show(await self.sandbox.press(rest))
+            elif command == ":chat":
+                self.switch_chat(rest)
+            elif command == ":reply":
+                if not rest:
+                    raise MetaError(":reply needs a text")
+                self.show(await self.sandbox.reply(rest))
             else:
-                raise MetaError(f"unknown meta-command {command}; try :as, :advance, :time, :upload, :press, :quit")
+                raise MetaError(
+                    f"unknown meta-command {command}; try :as, :advance, :time, :upload, :press, :chat, :reply, :quit"
+                )
         except (MetaError, RoleError, LookupError) as exc:
             print(f"(!) {exc}", file=self.out)
         return True
+
+    def switch_chat(self, rest: str) -> None:
+        kind, _, name = rest.partition(" ")
+        if kind == "private" and not name.strip():
+            self.sandbox.leave_group()
+            print("(now in the private chat with the bot)", file=self.out)
+        elif kind == "group" and name.strip():
+            self.sandbox.join_group(name.strip())
+            print(f"(now in the group {name.strip()}; the bot sees commands, replies and mentions)", file=self.out)
+        else:
+            raise MetaError(":chat expects `group NAME` or `private`")
 
 
 async def run_sandbox(

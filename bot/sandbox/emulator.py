@@ -19,6 +19,7 @@ import dataclasses
 import itertools
 import logging
 import mimetypes
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -67,6 +68,7 @@ _LOGGER = logging.getLogger(__name__)
 
 JSONDict: TypeAlias = dict[str, Any]
 MessageKind: TypeAlias = Literal["message", "photo", "document"]
+ChatMemberStatus: TypeAlias = Literal["member", "administrator", "left", "kicked"]
 
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are exactly the "
@@ -103,17 +105,22 @@ class SandboxUser:
 
 @dataclass(frozen=True, slots=True)
 class SandboxChat:
-    """A chat the bot can talk to: a private chat with a user, or a group."""
+    """A chat the bot can talk to: a private chat with a user, a group or supergroup, or a channel.
+
+    ``privacy`` (groups only): the bot is not an admin there and privacy mode is on, so it sees only commands,
+    replies to its own messages and mentions of it (see ``BotApiEmulator.reaches_bot``).
+    """
 
     chat_id: int
-    type: Literal["private", "group", "supergroup"]
+    type: Literal["private", "group", "supergroup", "channel"]
     title: str | None = None
     first_name: str | None = None
     username: str | None = None
+    privacy: bool = True
 
     @property
     def is_group(self) -> bool:
-        return self.type != "private"
+        return self.type in ("group", "supergroup")
 
     def to_api(self) -> JSONDict:
         """The Bot API ``Chat`` object."""
@@ -312,12 +319,23 @@ class BotApiEmulator:
         self.chats[user_id] = SandboxChat(user_id, "private", first_name=first_name, username=username)
         return user
 
-    def add_group(self, chat_id: int, title: str) -> SandboxChat:
-        """Register a group chat (ids below -10**12 are supergroups, as in Telegram)."""
+    def add_group(self, chat_id: int, title: str, *, privacy: bool = True) -> SandboxChat:
+        """Register a group chat (ids below -10**12 are supergroups, as in Telegram).
+
+        With ``privacy=False`` the bot sees every message there (privacy mode off, or the bot is an admin).
+        """
         if chat_id >= 0:
             raise ValueError("group chat ids are negative")
         kind: Literal["group", "supergroup"] = "supergroup" if chat_id < -(10**12) else "group"
-        chat = SandboxChat(chat_id, kind, title=title)
+        chat = SandboxChat(chat_id, kind, title=title, privacy=privacy)
+        self.chats[chat_id] = chat
+        return chat
+
+    def add_channel(self, chat_id: int, title: str) -> SandboxChat:
+        """Register a channel the bot is an admin of (channel ids are below -10**12)."""
+        if chat_id >= -(10**12):
+            raise ValueError("channel ids are below -10**12")
+        chat = SandboxChat(chat_id, "channel", title=title)
         self.chats[chat_id] = chat
         return chat
 
@@ -497,7 +515,10 @@ class BotApiEmulator:
     # ---- incoming updates -----------------------------------------------------------------------------------
 
     def enqueue(self, update: Mapping[str, Any]) -> None:
-        """Put an update on the getUpdates queue and wake a waiting long poll."""
+        """Put an update on the getUpdates queue and wake a waiting long poll (unless privacy mode hides it)."""
+        if not self.reaches_bot(update):
+            self.stats["hidden_by_privacy"] += 1
+            return
         self._updates.append(dict(update))
         if self._wakeup is not None:
             self._wakeup.set()
@@ -518,10 +539,92 @@ class BotApiEmulator:
             if original is None:
                 raise LookupError(f"chat {message['chat']['id']} has no message {reply_to} to reply to")
             message["reply_to_message"] = original
-        if text.startswith("/"):
-            command = text.split(maxsplit=1)[0]
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
+        _add_text_entities(message, text)
         return self._new_update("message", message)
+
+    def edited_message_update(
+        self, user: SandboxUser, message_id: int, text: str, *, chat_id: int | None = None
+    ) -> JSONDict:
+        """``user`` edits their earlier message ``message_id``: Telegram sends an ``edited_message`` update."""
+        chat = self._chat_for(user, chat_id)
+        original = self._messages.get((chat.chat_id, message_id))
+        if original is None or original.get("from", {}).get("id") != user.user_id:
+            raise LookupError(f"{user.user_id} sent no message {message_id} to chat {chat.chat_id}")
+        message = {k: v for k, v in original.items() if k not in ("text", "entities")}
+        message["text"] = text
+        message["edit_date"] = self._timestamp()
+        _add_text_entities(message, text)
+        self._messages[(chat.chat_id, message_id)] = message
+        return self._new_update("edited_message", message)
+
+    def channel_post_update(self, chat_id: int, text: str) -> JSONDict:
+        """A post in the channel ``chat_id`` (added with ``add_channel``); it has a sender chat and no ``from``."""
+        chat = self.chats.get(chat_id)
+        if chat is None or chat.type != "channel":
+            raise LookupError(f"no channel {chat_id} in the sandbox")
+        message_id = self._allocate_message_id(chat_id)
+        message: JSONDict = {
+            "message_id": message_id,
+            "sender_chat": chat.to_api(),
+            "chat": chat.to_api(),
+            "date": self._timestamp(),
+            "text": text,
+        }
+        _add_text_entities(message, text)
+        self._messages[(chat_id, message_id)] = message
+        return self._new_update("channel_post", message)
+
+    def my_chat_member_update(
+        self, user: SandboxUser, old: ChatMemberStatus, new: ChatMemberStatus, *, chat_id: int | None = None
+    ) -> JSONDict:
+        """The bot's status in a chat changes from ``old`` to ``new``, by ``user``.
+
+        In a private chat "kicked" means the user blocked the bot and "member" that they restarted it; the
+        emulator blocks or unblocks the chat accordingly.
+        """
+        chat = self._chat_for(user, chat_id)
+        if new == "kicked":
+            self._faults.block(chat.chat_id)
+        elif new in ("member", "administrator"):
+            self._faults.unblock(chat.chat_id)
+        changed: JSONDict = {
+            "chat": chat.to_api(),
+            "from": user.to_api(),
+            "date": self._timestamp(),
+            "old_chat_member": self._bot_member(old),
+            "new_chat_member": self._bot_member(new),
+        }
+        return self._new_update("my_chat_member", changed)
+
+    def _bot_member(self, status: ChatMemberStatus) -> JSONDict:
+        member: JSONDict = {"status": status, "user": self._bot_user()}
+        if status == "kicked":
+            member["until_date"] = 0
+        return member
+
+    def reaches_bot(self, update: Mapping[str, Any]) -> bool:
+        """Whether Telegram delivers this update to the bot at all.
+
+        In a group with privacy mode on, a message reaches the bot only if it is a command for this bot
+        (``/status`` or ``/status@thisbot``, not ``/status@otherbot``), a reply to the bot's own message, or
+        mentions the bot. Everything else (and every other kind of update) is delivered.
+        """
+        message = update.get("message") or update.get("edited_message")
+        if not isinstance(message, Mapping):
+            return True
+        chat = self.chats.get(int(message["chat"]["id"]))
+        if chat is None or not chat.is_group or not chat.privacy:
+            return True
+        text = str(message.get("text") or message.get("caption") or "")
+        me = self.bot_username.lower()
+        if text.startswith("/"):
+            _, at, target = text.split(maxsplit=1)[0].partition("@")
+            if not at or target.lower() == me:
+                return True
+        replied = message.get("reply_to_message")
+        if isinstance(replied, Mapping) and replied.get("from", {}).get("id") == self.bot_id:
+            return True
+        return f"@{me}" in text.lower()
 
     def document_update(
         self,
@@ -1033,6 +1136,23 @@ def _as_chat_id(value: Any) -> int | None:
     if isinstance(value, str) and value.lstrip("-").isdigit():
         return int(value)
     return None
+
+
+_MENTION = re.compile(r"@[A-Za-z0-9_]{4,32}")
+
+
+def _add_text_entities(message: JSONDict, text: str) -> None:
+    """The entities Telegram adds to a user's text: a leading bot_command, and @username mentions."""
+    entities: list[JSONDict] = []
+    start = 0
+    if text.startswith("/"):
+        command = text.split(maxsplit=1)[0]
+        entities.append({"type": "bot_command", "offset": 0, "length": utf16_len(command)})
+        start = len(command)
+    for match in _MENTION.finditer(text, start):
+        entities.append({"type": "mention", "offset": utf16_len(text[: match.start()]), "length": utf16_len(match[0])})
+    if entities:
+        message["entities"] = entities
 
 
 def _inline_keyboard(markup: Any) -> tuple[JSONDict | None, tuple[tuple[Button, ...], ...]]:

@@ -97,6 +97,7 @@ class Sandbox:
         )
         self.language_code = language_code
         self.role = Role("public")
+        self.chat_id: int | None = None  # the group the user talks in; None: their private chat with the bot
         self._users: dict[int, Role] = {}
         self._printed = 0
 
@@ -185,8 +186,26 @@ class Sandbox:
             raise RuntimeError("call use() before sending")
         return user
 
+    def join_group(self, title: str, *, privacy: bool = True) -> int:
+        """Talk in the group ``title`` from now on (created on first use, with the bot a member); its chat id."""
+        chat_id = -(1 + zlib.crc32(title.encode("utf-8")) % 900_000_000)
+        known = self.emulator.chats.get(chat_id)
+        if known is None or known.privacy != privacy:
+            self.emulator.add_group(chat_id, title, privacy=privacy)
+        self.chat_id = chat_id
+        return chat_id
+
+    def leave_group(self) -> None:
+        """Talk in the private chat with the bot again."""
+        self.chat_id = None
+
     async def feed(self, update: dict[str, Any]) -> list[SentMessage]:
-        """Process one update to completion; return the messages the bot sent or edited meanwhile, in order."""
+        """Process one update to completion; return the messages the bot sent or edited meanwhile, in order.
+
+        An update that Telegram would not deliver (a group's chatter under privacy mode) never reaches the bot.
+        """
+        if not self.emulator.reaches_bot(update):
+            return []
         sent, edits = len(self.emulator.sent), len(self.emulator.edits)
         await self.app.process_update(Update.de_json(update, self.app.bot))
         await self.deps.ticker.dispatch()  # pushes the update caused, if they are due now
@@ -194,21 +213,34 @@ class Sandbox:
         return sorted(changed, key=lambda m: (m.edit_date or m.date, m.message_id))
 
     async def say(self, text: str, *, reply_to: int | None = None) -> list[SentMessage]:
-        return await self.feed(self.emulator.message_update(self._user(), text, reply_to=reply_to))
+        """Send ``text`` in the current chat, optionally as a reply to the message ``reply_to`` there."""
+        update = self.emulator.message_update(self._user(), text, chat_id=self.chat_id, reply_to=reply_to)
+        return await self.feed(update)
+
+    async def reply(self, text: str) -> list[SentMessage]:
+        """Answer the bot's latest message in the current chat as a Telegram reply."""
+        user = self._user()
+        last = self.emulator.last_message(self.chat_id if self.chat_id is not None else user.chat_id)
+        return await self.say(text, reply_to=last.message_id)
 
     async def upload(self, path: Path, caption: str | None = None) -> list[SentMessage]:
-        update = self.emulator.document_update(self._user(), path.name, path.read_bytes(), caption)
+        update = self.emulator.document_update(
+            self._user(), path.name, path.read_bytes(), caption, chat_id=self.chat_id
+        )
         return await self.feed(update)
 
     async def press(self, label: str) -> list[SentMessage]:
-        """Press the button `label` on the newest bot message to the current user that has it."""
+        """Press the button `label` on the newest bot message in the current chat that has it."""
         user = self._user()
-        for message in reversed(self.emulator.messages_to(user.chat_id)):
+        chat_id = self.chat_id if self.chat_id is not None else user.chat_id
+        for message in reversed(self.emulator.messages_to(chat_id)):
             for row in message.buttons:
                 for button in row:
                     if button.label == label and button.callback_data:
                         return await self.feed(
-                            self.emulator.callback_update(user, message.message_id, button.callback_data)
+                            self.emulator.callback_update(
+                                user, message.message_id, button.callback_data, chat_id=self.chat_id
+                            )
                         )
         raise LookupError(f"no button {label!r} on the bot's recent messages")
 
@@ -220,7 +252,10 @@ class Sandbox:
 
     def who(self, chat_id: int) -> str:
         role = self._users.get(chat_id)
-        return role.label if role else str(chat_id)
+        if role is not None:
+            return role.label
+        chat = self.emulator.chats.get(chat_id)
+        return f"group {chat.title}" if chat is not None and chat.is_group else str(chat_id)
 
     def format(self, message: SentMessage) -> str:
         """One printed block per message: `[to <who> @ <time>] <text>`, then its buttons as `[label]`."""
