@@ -27,6 +27,7 @@ import openpyxl
 
 from bot.domain.clock import WorkCalendar
 from bot.services.imports import import_rows, parse_file
+from bot.text import shared_tokenizer
 from config.settings import load_settings
 from storage.engine import create_engine, create_sessionmaker, is_sqlite
 from storage.migrate import upgrade
@@ -125,6 +126,7 @@ async def run(rows: int, url: str, folder: Path) -> dict[str, Any]:
     try:
         await upgrade(engine)
         sessionmaker = create_sessionmaker(engine)
+        shared_tokenizer().initialize()  # jieba loads at start-up in the bot, not inside an import
         started = time.perf_counter()
         parsed = await parse_file(path.name, path.read_bytes())
         read_s = time.perf_counter() - started

@@ -1,4 +1,4 @@
-"""The `proposal-bot` command line: run, webhook, migrate, sandbox, deadline, parse-letter, import, export."""
+"""The `proposal-bot` command line: run, webhook, migrate, reindex, sandbox, deadline, parse-letter, import, export."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="poll Telegram; with no token, start the sandbox instead")
     sub.add_parser("webhook", help="serve the webhook (the secret token is checked)")
     sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
+    sub.add_parser("reindex", help="rebuild the search index from the stored items, then check that they agree")
     sandbox = sub.add_parser("sandbox", help="chat with the bot offline, on a virtual clock")
     sandbox.add_argument("--demo", action="store_true", help="load demo data into a fresh database")
     sandbox.add_argument("--db", help="database URL (default: a temporary one with --demo, else the configured one)")
@@ -84,6 +85,25 @@ async def _migrate(settings: Settings) -> int:
     return 0
 
 
+async def _reindex(settings: Settings) -> int:
+    from storage.engine import create_engine, create_sessionmaker, is_sqlite
+    from storage.migrate import check_current, upgrade
+    from storage.search import expected_snapshot, index_snapshot, reindex
+
+    engine = create_engine(settings.database_url)
+    try:
+        await (upgrade(engine) if is_sqlite(settings.database_url) else check_current(engine))
+        sessionmaker = create_sessionmaker(engine)
+        async with sessionmaker.begin() as session:
+            written = await reindex(session)
+        async with sessionmaker() as session:
+            agree = await index_snapshot(session) == await expected_snapshot(session)
+    finally:
+        await engine.dispose()
+    print(f"search index rebuilt: {written} documents; index and data {'agree' if agree else 'DISAGREE'}")
+    return 0 if agree else 1
+
+
 def _run(settings: Settings) -> int:
     if settings.token_value is None:
         from bot.sandbox.console import run_sandbox
@@ -135,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _deadline(settings, args)
     if command == "migrate":
         return asyncio.run(_migrate(settings))
+    if command == "reindex":
+        return asyncio.run(_reindex(settings))
     if command == "run":
         return _run(settings)
     if command == "webhook":

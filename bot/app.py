@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 from typing import Any
@@ -29,7 +28,7 @@ from bot.render.i18n import t
 from bot.telegram.bot import ProposalBot
 from bot.telegram.pacing import reply_limiter
 from bot.telegram.request import JsonRequest
-from bot.text import Tokenizer, default_userdict
+from bot.text import shared_tokenizer
 from config.settings import Settings
 from handlers.admins import admin_button, grant_command, revoke_command
 from handlers.audit import audit_button, audit_command
@@ -154,12 +153,6 @@ async def open_resources(app: App) -> None:
 async def _tick(context: Context) -> None:
     """JobQueue callback: APScheduler is only the ticker; what is due lives in the database."""
     await context.bot_data.ticker.tick()
-
-
-@functools.cache
-def shared_tokenizer() -> Tokenizer:
-    """One jieba tokenizer per process: its dictionaries are read-only once loaded, and loading costs 1-2 s."""
-    return Tokenizer(default_userdict())
 
 
 async def register_commands(app: App) -> None:

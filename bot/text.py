@@ -10,6 +10,7 @@ Pure: imports nothing from telegram, sqlalchemy or apscheduler.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import math
@@ -24,10 +25,12 @@ __all__ = [
     "Tokenizer",
     "default_userdict",
     "despace_cjk",
+    "index_words_of",
     "is_boilerplate",
     "is_heading",
     "is_page_number",
     "reflow",
+    "shared_tokenizer",
     "split_sentences",
 ]
 
@@ -142,12 +145,27 @@ _JIEBA_STOP_WORDS = frozenset(
 )
 _QUERY_STOPWORD_TEXT = "的 了 和 与 及 或 在 是 对 等 把 被 为 之 也 就 都 而 并 其 着 吧 呢 吗 啊"
 _QUERY_STOPWORDS = frozenset(_QUERY_STOPWORD_TEXT.split())
+_INDEX_WORD = re.compile(r"[^\W_]+")
+#: index words are cut to this many characters (a run of digits or letters can be arbitrarily long)
+MAX_INDEX_WORD = 64
 _NUMERIC = re.compile(r"[\d０-９]|^[〇零一二三四五六七八九十百千万亿两第]+$")
+
+
+@functools.cache
+def shared_tokenizer() -> Tokenizer:
+    """One jieba tokenizer per process: the bot's and the search index's. Its dictionaries are read-only once
+    loaded, and loading costs 1-2 s; built on first call, never at import."""
+    return Tokenizer(default_userdict())
 
 
 def default_userdict() -> Path:
     """Return the path of the domain user dictionary shipped in ``config/userdict.txt``."""
     return Path(__file__).resolve().parent.parent / "config" / "userdict.txt"
+
+
+def index_words_of(tokens: Iterable[str]) -> list[str]:
+    """Tokens reduced to index words, as `Tokenizer.index_words` makes them (for terms cut elsewhere)."""
+    return [w[:MAX_INDEX_WORD] for t in tokens for w in _INDEX_WORD.findall(t.lower())]
 
 
 def despace_cjk(line: str) -> str:
@@ -462,6 +480,14 @@ class Tokenizer:
     def cut_for_search(self, text: str) -> list[str]:
         """Segment text for an index: jieba's search mode, latin lower-cased, no whitespace or punctuation."""
         return [t.strip().lower() for t in self._ready().cut_for_search(text) if _is_word(t)]
+
+    def index_words(self, text: str) -> list[str]:
+        """Search-mode tokens as a full-text index stores them: runs of letters and digits, lower-cased.
+
+        ``1+11`` gives ``1`` and ``11``, so no index word ever holds quotes, operators or brackets.
+        """
+        findall = _INDEX_WORD.findall
+        return [w[:MAX_INDEX_WORD] for t in self._ready().cut_for_search(text.lower()) for w in findall(t)]
 
     def search_terms(self, text: str) -> list[str]:
         """Query terms for full-text search: search-mode tokens, de-duplicated in order, function words dropped."""

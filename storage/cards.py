@@ -32,6 +32,7 @@ from storage.models import (
     StatusCard,
     Unit,
 )
+from storage.search import index_items
 
 MAX_MATCHES = 20
 # Look-ups whose card heads the SQLite reader keeps (a few KiB each): the busy numbers of several sittings.
@@ -298,7 +299,7 @@ async def _insert_cards(conn: AsyncConnection, cards: dict[int, Card]) -> int:
 
 
 async def refresh_card(session: AsyncSession, *, proposal_id: int) -> None:
-    """Rebuild one item's card inside the caller's transaction (called by every write path)."""
+    """Rebuild one item's card and its search documents inside the caller's transaction (every write path)."""
     await rebuild_cards(session, proposal_ids=[proposal_id])
 
 
@@ -306,7 +307,9 @@ async def rebuild_cards(session: AsyncSession, *, proposal_ids: Sequence[int] | 
     """(Re)write the cards of `proposal_ids`, or of every item, `batch` items at a time; returns cards written.
 
     Runs in the caller's transaction and never commits. An id without an item loses its card. With no ids,
-    every card is rewritten, and cards of items that no longer exist go.
+    every card is rewritten, and cards of items that no longer exist go. Items named by id are re-indexed for
+    search too (`storage.search.index_items`), so the index changes with the data; `storage.search.reindex`
+    rebuilds the whole index.
     """
     if batch < 1:
         raise ValueError(f"batch must be at least 1, got {batch}")
@@ -319,6 +322,7 @@ async def rebuild_cards(session: AsyncSession, *, proposal_ids: Sequence[int] | 
             conn = await session.connection()
             await conn.execute(delete(StatusCard).where(StatusCard.proposal_id.in_(chunk)))
             written += await _insert_cards(conn, cards)
+            await index_items(session, proposal_ids=chunk)
         return written
     await session.flush()
     conn = await session.connection()

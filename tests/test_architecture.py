@@ -89,8 +89,9 @@ RULES = (
         "bot.text",
         "storage",
     ),
-    # storage builds the domain's values (the status card, a due assignment) from rows
-    _rule("storage", "storage", "bot.domain", "config"),
+    # storage builds the domain's values (the status card, a due assignment) from rows, and segments the text
+    # it indexes for search with jieba (bot.text)
+    _rule("storage", "storage", "bot.domain", "bot.text", "config"),
     _rule("config", "config", pure=True),
 )
 

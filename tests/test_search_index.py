@@ -1,0 +1,190 @@
+"""The search index on both engines: it agrees with the data after an import, a reply, an edit and a reindex;
+the migration builds it for existing items; non-public text is searched only within a viewer's reach."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.__main__ import main
+from bot.domain.clock import WorkCalendar
+from bot.services.imports import import_rows
+from bot.spreadsheets.read import read_rows
+from bot.spreadsheets.validate import ImportRow, validate
+from config.settings import load_settings
+from storage.engine import create_engine
+from storage.migrate import upgrade
+from storage.proposals import EventRecord, SessionKey, find_proposal, set_state
+from storage.replies import ReplyRecord, add_reply
+from storage.search import NO_REACH, Filters, Reach, expected_snapshot, index_snapshot, reindex, search
+
+NOW = datetime(2024, 5, 6, 2, 0, tzinfo=UTC)
+TODAY = date(2024, 5, 6)
+KEY = SessionKey(region="长宁区", body="人大", term=17, sitting=5)
+HEADER = "地区,机构,届,次,编号,类别,标题,内容,领衔代表,联名代表,主办单位,会办单位,交办日期,重点督办"
+LINES = (
+    "长宁区,人大,17,5,018,代表建议,关于高标准打造“上海硅巷”科创街区，加速集聚科创型企业的建议,"
+    "建议加快硅巷建设，集聚科创企业,康红恩,李明,长宁区科学技术委员会,区发改委,2024-01-29,是",
+    "长宁区,人大,17,5,019,,关于加强社区养老服务的建议,增加社区食堂,张三,,长宁区民政局,,2024-01-29,否",
+    "长宁区,人大,17,4,045,,关于增设公交线路的建议,,李四,,长宁区交通委,,2023-01-29,",
+)
+
+
+def _rows() -> list[ImportRow]:
+    data = ("\n".join((HEADER, *LINES)) + "\n").encode("utf-8")
+    rows, errors = validate(read_rows("items.csv", data))
+    assert errors == []
+    return rows
+
+
+async def _agree(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    async with sessionmaker() as s:
+        stored = await index_snapshot(s)
+        wanted = await expected_snapshot(s)
+    assert stored == wanted
+    assert stored  # an empty index agrees with nothing
+
+
+async def _ids(sessionmaker: async_sessionmaker[AsyncSession], tokens: list[str], reach: Reach = NO_REACH) -> list[int]:
+    async with sessionmaker() as s:
+        found = await search(s, tokens=tokens, reach=reach, today=TODAY, limit=20)
+    return [h.proposal_id for h in found.hits]
+
+
+async def test_index_agrees_with_data_after_import_reply_and_reindex(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    profile = load_settings(database_url="sqlite+aiosqlite:///unused.db").profile
+    await import_rows(sessionmaker, _rows(), now=NOW, calendar=WorkCalendar(), profile=profile)
+    await _agree(sessionmaker)
+    async with sessionmaker.begin() as s:
+        item = await find_proposal(s, key=KEY, number="019")
+        assert item is not None
+        record = ReplyRecord(
+            unit="长宁区民政局",
+            result_text="解决或采纳",
+            result_class="A",
+            public=False,
+            replied_on=date(2024, 4, 20),
+            body="已在新泾镇开设长者食堂三处",
+            summary="长者食堂",
+        )
+        await add_reply(s, proposal_id=item.id, record=record, now=NOW)
+    await _agree(sessionmaker)
+    async with sessionmaker.begin() as s:
+        # a state change re-indexes the item too (the 已答复/未答复/逾期 filters read the state)
+        item = await find_proposal(s, key=KEY, number="018")
+        assert item is not None
+        event = EventRecord("start", item.state, "in_progress", NOW, "test")
+        await set_state(s, proposal_id=item.id, state="in_progress", event=event)
+    await _agree(sessionmaker)
+    async with sessionmaker.begin() as s:
+        assert await reindex(s) == 4  # three public documents and one full one (019's reply is not public)
+    await _agree(sessionmaker)
+
+
+async def test_search_never_reaches_non_public_reply_text_for_public_viewers(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    profile = load_settings(database_url="sqlite+aiosqlite:///unused.db").profile
+    await import_rows(sessionmaker, _rows(), now=NOW, calendar=WorkCalendar(), profile=profile)
+    async with sessionmaker.begin() as s:
+        item = await find_proposal(s, key=KEY, number="019")
+        assert item is not None
+        record = ReplyRecord(
+            unit="长宁区民政局",
+            result_text="解决或采纳",
+            result_class="A",
+            public=False,
+            body="已在新泾镇开设长者食堂三处",
+        )
+        await add_reply(s, proposal_id=item.id, record=record, now=NOW)
+        hidden = item.id
+    assert await _ids(sessionmaker, ["新泾镇"]) == []  # a word only in the non-public reply
+    assert await _ids(sessionmaker, ["社区", "新泾镇"]) == []
+    assert await _ids(sessionmaker, ["社区"]) == [hidden]  # its public parts still match
+    assert await _ids(sessionmaker, ["新泾镇"], Reach(every=True)) == [hidden]
+    assert await _ids(sessionmaker, ["社区", "新泾镇"], Reach(ids=frozenset({hidden}))) == [hidden]
+    assert await _ids(sessionmaker, ["新泾镇"], Reach(ids=frozenset({hidden + 100}))) == []
+    # the admin's search finds the item once, through its full document
+    async with sessionmaker() as s:
+        found = await search(s, tokens=["社区"], reach=Reach(every=True), today=TODAY)
+    assert [(h.proposal_id, h.full) for h in found.hits] == [(hidden, True)]
+
+
+async def test_search_ranks_title_hits_first_and_filters(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    profile = load_settings(database_url="sqlite+aiosqlite:///unused.db").profile
+    await import_rows(sessionmaker, _rows(), now=NOW, calendar=WorkCalendar(), profile=profile)
+    assert len(await _ids(sessionmaker, ["硅巷"])) == 1
+    assert len(await _ids(sessionmaker, ["建议"])) == 3
+    async with sessionmaker() as s:
+        sitting = await search(s, tokens=["建议"], reach=Reach(), filters=Filters(term=17, sitting=4), today=TODAY)
+        unit = await search(s, tokens=["建议"], reach=Reach(), filters=Filters(unit="民政"), today=TODAY)
+        overdue = await search(
+            s, tokens=["建议"], reach=Reach(), filters=Filters(state="overdue"), today=date(2024, 3, 1)
+        )
+        replied = await search(s, tokens=["建议"], reach=Reach(), filters=Filters(state="replied"), today=TODAY)
+        year = await search(s, tokens=["建议"], reach=Reach(), filters=Filters(year=2023), today=TODAY)
+        paged = await search(s, tokens=["建议"], reach=Reach(), today=TODAY, limit=2, offset=2)
+        syntax = await search(s, tokens=['"硅巷" OR NEAR(科创 * -', ":", "("], reach=Reach(), today=TODAY)
+    assert sitting.total == 1 and unit.total == 1 and year.total == 1
+    assert overdue.total == 1  # on 1 March only 045 (assigned 2023-01-29) is past due
+    assert replied.total == 0
+    assert len(paged.hits) == 1 and paged.total == 3
+    assert syntax.total == 0  # every word quoted: 硅巷 AND OR AND NEAR AND 科创 — no item has "or"
+
+
+async def test_migration_builds_the_index_for_existing_items(db_url: str) -> None:
+    engine: AsyncEngine = create_engine(db_url)
+    try:
+        await upgrade(engine, "0011")
+        sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        async with sessionmaker.begin() as s:
+            # written before the index exists: through the ORM, as 0011's code would have
+            from storage.models import Proposal, Session
+
+            session_row = Session(region="长宁区", body="人大", term=17, sitting=5)
+            s.add(session_row)
+            await s.flush()
+            s.add(
+                Proposal(
+                    session_id=session_row.id,
+                    number="018",
+                    number_key="18",
+                    title="上海硅巷科创街区",
+                    content="",
+                    state="draft",
+                    public=True,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+        await upgrade(engine)
+        await _agree(sessionmaker)
+        assert len(await _ids(sessionmaker, ["硅巷"])) == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_reindex_command_rebuilds_a_damaged_index(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = create_engine(sqlite_url)
+    await upgrade(engine)
+    sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    profile = load_settings(database_url=sqlite_url).profile
+    await import_rows(sessionmaker, _rows(), now=NOW, calendar=WorkCalendar(), profile=profile)
+    async with sessionmaker.begin() as s:
+        await s.execute(text("DELETE FROM search_public WHERE rowid = 1"))
+    async with sessionmaker() as s:
+        assert await index_snapshot(s) != await expected_snapshot(s)
+    await engine.dispose()
+    monkeypatch.setenv("PROPOSAL_BOT_DATABASE_URL", sqlite_url)
+    assert await asyncio.to_thread(main, ["reindex"]) == 0
+    assert "3 documents; index and data agree" in capsys.readouterr().out
+    await _agree(async_sessionmaker(engine, expire_on_commit=False))
+    await engine.dispose()
