@@ -49,11 +49,11 @@ __all__ = [
     "TextSource",
     "expected_snapshot",
     "index_items",
-    "index_items_sync",
     "index_snapshot",
     "index_tokens",
     "known_words",
     "reindex",
+    "reindex_sync",
     "search",
     "term_counts",
     "text_sources",
@@ -306,29 +306,17 @@ def _replace(connection: Connection, proposal_ids: Sequence[int], docs: Sequence
     _insert(connection, docs)
 
 
-def index_items_sync(
-    connection: Connection, *, proposal_ids: Sequence[int] | None, tokenizer: Tokenizer | None = None
-) -> int:
-    """(Re)index the given items (every item with None) on a sync connection (the migration's); returns the
-    documents written. An id without an item loses its documents. Never commits.
-    """
+def reindex_sync(connection: Connection, *, tokenizer: Tokenizer | None = None) -> int:
+    """Rebuild the whole index on a sync connection (migration 0012's); returns the documents written."""
     tok = tokenizer or shared_tokenizer()
     written = 0
-    if proposal_ids is None:
-        _delete(connection, None)
-        last = 0
-        while page := _page_ids(connection, last):
-            docs = _documents_of(text_sources(connection, page).values(), tok)
-            _insert(connection, docs)
-            written += len(docs)
-            last = page[-1]
-        return written
-    ids = list(dict.fromkeys(proposal_ids))
-    for start in range(0, len(ids), _BATCH):
-        chunk = ids[start : start + _BATCH]
-        docs = _documents_of(text_sources(connection, chunk).values(), tok)
-        _replace(connection, chunk, docs)
+    _delete(connection, None)
+    last = 0
+    while page := _page_ids(connection, last):
+        docs = _documents_of(text_sources(connection, page).values(), tok)
+        _insert(connection, docs)
         written += len(docs)
+        last = page[-1]
     return written
 
 

@@ -18,9 +18,8 @@ from bot.spreadsheets.validate import ImportRow, validate
 from config.settings import load_settings
 from storage.engine import create_engine
 from storage.migrate import upgrade
-from storage.proposals import EventRecord, SessionKey, find_proposal, set_state
-from storage.replies import ReplyRecord, add_reply
-from storage.search import NO_REACH, Filters, Reach, expected_snapshot, index_snapshot, reindex, search
+from storage.proposals import SessionKey
+from storage.search import NO_REACH, Filters, Reach, expected_snapshot, index_snapshot, search
 
 NOW = datetime(2024, 5, 6, 2, 0, tzinfo=UTC)
 TODAY = date(2024, 5, 6)
@@ -55,55 +54,9 @@ async def _ids(sessionmaker: async_sessionmaker[AsyncSession], tokens: list[str]
     return [h.proposal_id for h in found.hits]
 
 
-async def test_index_agrees_with_data_after_import_reply_and_reindex(
-    sessionmaker: async_sessionmaker[AsyncSession],
-) -> None:
-    profile = load_settings(database_url="sqlite+aiosqlite:///unused.db").profile
-    await import_rows(sessionmaker, _rows(), now=NOW, calendar=WorkCalendar(), profile=profile)
-    await _agree(sessionmaker)
-    async with sessionmaker.begin() as s:
-        item = await find_proposal(s, key=KEY, number="019")
-        assert item is not None
-        record = ReplyRecord(
-            unit="长宁区民政局",
-            result_text="解决或采纳",
-            result_class="A",
-            public=False,
-            replied_on=date(2024, 4, 20),
-            body="已在新泾镇开设长者食堂三处",
-            summary="长者食堂",
-        )
-        await add_reply(s, proposal_id=item.id, record=record, now=NOW)
-    await _agree(sessionmaker)
-    async with sessionmaker.begin() as s:
-        # a state change re-indexes the item too (the 已答复/未答复/逾期 filters read the state)
-        item = await find_proposal(s, key=KEY, number="018")
-        assert item is not None
-        event = EventRecord("start", item.state, "in_progress", NOW, "test")
-        await set_state(s, proposal_id=item.id, state="in_progress", event=event)
-    await _agree(sessionmaker)
-    async with sessionmaker.begin() as s:
-        assert await reindex(s) == 4  # three public documents and one full one (019's reply is not public)
-    await _agree(sessionmaker)
-
-
-async def test_search_never_reaches_non_public_reply_text_for_public_viewers(
-    sessionmaker: async_sessionmaker[AsyncSession],
-) -> None:
-    profile = load_settings(database_url="sqlite+aiosqlite:///unused.db").profile
-    await import_rows(sessionmaker, _rows(), now=NOW, calendar=WorkCalendar(), profile=profile)
-    async with sessionmaker.begin() as s:
-        item = await find_proposal(s, key=KEY, number="019")
-        assert item is not None
-        record = ReplyRecord(
-            unit="长宁区民政局",
-            result_text="解决或采纳",
-            result_class="A",
-            public=False,
-            body="已在新泾镇开设长者食堂三处",
-        )
-        await add_reply(s, proposal_id=item.id, record=record, now=NOW)
-        hidden = item.id
+async def _import_and_hide_a_reply(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    """The three items imported, and 019 replied with a non-public letter; returns 019's id."""
+    hidden = await _import_and_hide_a_reply(sessionmaker)
     assert await _ids(sessionmaker, ["新泾镇"]) == []  # a word only in the non-public reply
     assert await _ids(sessionmaker, ["社区", "新泾镇"]) == []
     assert await _ids(sessionmaker, ["社区"]) == [hidden]  # its public parts still match

@@ -39,9 +39,9 @@ def upgrade() -> None:
         op.execute("CREATE INDEX ix_search_docs_doc ON search_docs USING gin (doc)")
     # existing items: build their documents now (jieba loads only when there is something to index)
     if bind.exec_driver_sql("SELECT 1 FROM proposals LIMIT 1").first() is not None:
-        from storage.search import index_items_sync
+        from storage.search import reindex_sync
 
-        index_items_sync(bind, proposal_ids=None)
+        reindex_sync(bind)
 
 
 def downgrade() -> None:
