@@ -30,6 +30,7 @@ from bot.telegram.pacing import reply_limiter
 from bot.telegram.request import JsonRequest
 from bot.text import shared_tokenizer
 from config.settings import Settings
+from handlers import buttons
 from handlers.admins import admin_button, grant_command, revoke_command
 from handlers.audit import audit_button, audit_command
 from handlers.errors import on_error
@@ -111,22 +112,23 @@ def register_handlers(app: App) -> None:
     app.add_handler(CommandHandler("withdraw", withdraw_command))
     app.add_handler(CommandHandler("audit", audit_command))
     app.add_handler(MessageHandler(filters.Document.ALL, document_upload))
-    app.add_handler(CallbackQueryHandler(reply_item_button, pattern=r"^rpi:\d+$"))
-    app.add_handler(CallbackQueryHandler(preview_button, pattern=r"^rp:(ok|replace|edit|cancel|f:\w+)$"))
-    app.add_handler(CallbackQueryHandler(rate_button, pattern=r"^rate:\d+:[sbu]$"))
-    app.add_handler(CallbackQueryHandler(rate_skip_button, pattern=r"^rsk:\d+$"))
-    app.add_handler(CallbackQueryHandler(admin_button, pattern=r"^adm:(x|[gr]:\d{1,16})$"))
-    app.add_handler(CallbackQueryHandler(choice_button, pattern=r"^lcp:\d{1,12}:\d{1,12}$"))
-    app.add_handler(CallbackQueryHandler(confirm_button, pattern=r"^lc:\d{1,12}:(ok|ret|x)$"))
-    app.add_handler(CallbackQueryHandler(audit_button, pattern=r"^au:\d{1,12}(:\d{1,6})?$"))
-    app.add_handler(CallbackQueryHandler(settings_button, pattern=r"^set:(lang|digest|quiet):[\w-]+$"))
-    app.add_handler(CallbackQueryHandler(card_button, pattern=r"^card:\d+$"))
-    app.add_handler(CallbackQueryHandler(follow_button, pattern=r"^fo:\d+$"))
-    app.add_handler(CallbackQueryHandler(follow_choice_button, pattern=r"^fi:(item|unit|session):\d+$"))
-    app.add_handler(CallbackQueryHandler(unfollow_button, pattern=r"^uf:(\d{1,18}|(item|unit|keyword|session):.+)$"))
+    app.add_handler(CallbackQueryHandler(reply_item_button, pattern=buttons.REPLY_ITEM))
+    app.add_handler(CallbackQueryHandler(preview_button, pattern=buttons.PREVIEW))
+    app.add_handler(CallbackQueryHandler(rate_button, pattern=buttons.RATE))
+    app.add_handler(CallbackQueryHandler(rate_skip_button, pattern=buttons.RATE_SKIP))
+    app.add_handler(CallbackQueryHandler(admin_button, pattern=buttons.ADMIN))
+    app.add_handler(CallbackQueryHandler(choice_button, pattern=buttons.LIFECYCLE_CHOICE))
+    app.add_handler(CallbackQueryHandler(confirm_button, pattern=buttons.LIFECYCLE_CONFIRM))
+    app.add_handler(CallbackQueryHandler(audit_button, pattern=buttons.AUDIT))
+    app.add_handler(CallbackQueryHandler(settings_button, pattern=buttons.SETTINGS))
+    app.add_handler(CallbackQueryHandler(card_button, pattern=buttons.CARD))
+    app.add_handler(CallbackQueryHandler(follow_button, pattern=buttons.FOLLOW))
+    app.add_handler(CallbackQueryHandler(follow_choice_button, pattern=buttons.FOLLOW_CHOICE))
+    app.add_handler(CallbackQueryHandler(unfollow_button, pattern=buttons.UNFOLLOW))
     app.add_handler(MessageHandler(filters.REPLY & filters.Regex(UNFOLLOW_WORDS), unfollow_reply))
-    app.add_handler(CallbackQueryHandler(timeline_button, pattern=r"^tl:\d+$"))
-    app.add_handler(CallbackQueryHandler(full_reply_button, pattern=r"^full:\d+$"))
+    app.add_handler(CallbackQueryHandler(timeline_button, pattern=buttons.TIMELINE))
+    app.add_handler(CallbackQueryHandler(full_reply_button, pattern=buttons.FULL_REPLY))
+    app.add_handler(CallbackQueryHandler(buttons.expired_button))  # a press that matches no pattern above
     app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, other_text))
     app.add_error_handler(on_error)

@@ -12,7 +12,8 @@ from bot.context import Context
 from bot.render.cards import Button, Rendered, esc
 from bot.render.i18n import t
 from handlers.audience import current_account, is_admin, lang_of
-from handlers.replying import pressed, send
+from handlers.buttons import pressed
+from handlers.replying import send
 from storage.accounts import find_account
 from storage.admins import grant_admin, is_granted, list_grants, revoke_admin
 from storage.audit import Actor, AuditRecord, record_audit
@@ -77,7 +78,7 @@ async def revoke_command(update: Update, context: Context) -> None:
 
 async def admin_button(update: Update, context: Context) -> None:
     """`adm:g:<id>` / `adm:r:<id>` confirm a grant or a revocation; `adm:x` cancels."""
-    data = await pressed(update)
+    data = await pressed(update, context)
     if data is None:
         return
     lang = lang_of(update, context)

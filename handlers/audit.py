@@ -10,8 +10,9 @@ from bot.render.audit import PAGE, AuditLine, render_audit
 from bot.render.cards import Rendered
 from bot.render.i18n import t
 from handlers.audience import lang_of, viewer_of
+from handlers.buttons import pressed
 from handlers.items import find_item
-from handlers.replying import pressed, send
+from handlers.replying import send
 from storage.audit import count_audit, list_audit
 
 
@@ -50,7 +51,7 @@ async def audit_command(update: Update, context: Context) -> None:
 
 async def audit_button(update: Update, context: Context) -> None:
     """`au:<item id or 0>:<page>` (a page), or `au:<item id>` (the sitting chosen for `/audit <no>`)."""
-    data = await pressed(update)
+    data = await pressed(update, context)
     if data is None:
         return
     lang = lang_of(update, context)

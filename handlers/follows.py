@@ -9,36 +9,44 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from bot.context import Context
+from bot.domain.access import may_see_item
 from bot.domain.lookup import parse_lookup
 from bot.render.cards import Button, Rendered, esc, render_choices, session_label, sitting_label
 from bot.render.i18n import t
-from handlers.audience import current_account, lang_of
-from handlers.replying import pressed, send
-from storage.follows import find_follow, follow, list_follows, unfollow
+from handlers.audience import current_account, lang_of, viewer_of
+from handlers.buttons import bounded_id, pressed
+from handlers.replying import send
+from storage.follows import MAX_FOLLOWS, TooManyFollows, find_follow, follow, list_follows, unfollow
 from storage.proposals import find_session, find_unit, find_unit_by_id, latest_session
 
 UNFOLLOW_WORDS = re.compile(r"^\s*(unfollow|取消关注|退订)\s*$", re.IGNORECASE)
 MAX_KEYWORD = 30
+MAX_BUTTONS = 100
 
 
-async def _describe(session: AsyncSession, context: Context, lang: str, kind: str, key: str) -> str:
-    """A human description of a follow target."""
+async def _describe(session: AsyncSession, context: Context, lang: str, kind: str, key: str) -> str | None:
+    """A human description of a follow target; None when the target does not exist (or the key is no id)."""
+    if kind == "keyword":
+        return t(lang, "follow.target.keyword", name=esc(key))
+    target_id = bounded_id(key)
+    if target_id is None:
+        return None
     if kind == "item":
-        card = await context.bot_data.cards.by_id(int(key))
+        card = await context.bot_data.cards.by_id(target_id)
         if card is None:
-            return key
+            return None
         label = session_label(card["session"], lang)
         return t(lang, "follow.target.item", number=esc(card["number"]), session=esc(label))
     if kind == "unit":
-        unit = await find_unit_by_id(session, unit_id=int(key))
-        return t(lang, "follow.target.unit", name=esc(unit.name if unit else key))
+        unit = await find_unit_by_id(session, unit_id=target_id)
+        return None if unit is None else t(lang, "follow.target.unit", name=esc(unit.name))
     if kind == "session":
-        row = await find_session(session, session_id=int(key))
-        label = key
-        if row is not None:
-            label = sitting_label(row.region, row.body, row.term, row.sitting, lang)
+        row = await find_session(session, session_id=target_id)
+        if row is None:
+            return None
+        label = sitting_label(row.region, row.body, row.term, row.sitting, lang)
         return t(lang, "follow.target.session", session=esc(label))
-    return t(lang, "follow.target.keyword", name=esc(key))
+    return None
 
 
 async def _toggle(
@@ -52,12 +60,26 @@ async def _toggle(
         return None
     target = await _describe(session, context, lang, kind, key)
     if on:
-        changed = await follow(session, account_id=account.id, kind=kind, key=key, now=deps.clock.now())
+        if target is None:  # a forged or stale button: follows name existing targets only
+            return Rendered(t(lang, "follow.unknown_target"))
+        if kind == "item" and not await _may_follow_item(update, context, session, int(key)):
+            return Rendered(t(lang, "card.item_withheld"))
+        try:
+            changed = await follow(session, account_id=account.id, kind=kind, key=key, now=deps.clock.now())
+        except TooManyFollows:
+            return Rendered(t(lang, "follow.too_many", limit=MAX_FOLLOWS))
         message = "follow.done" if changed else "follow.already"
     else:
+        target = target or t(lang, "follow.target.gone")
         changed = await unfollow(session, account_id=account.id, kind=kind, key=key)
         message = "unfollow.done" if changed else "unfollow.none"
     return Rendered(t(lang, message, target=target))
+
+
+async def _may_follow_item(update: Update, context: Context, session: AsyncSession, proposal_id: int) -> bool:
+    """Only an item the follower may see (bot/domain/access): a non-public item's news is its own people's."""
+    card = await context.bot_data.cards.by_id(proposal_id)
+    return card is not None and may_see_item(card, await viewer_of(update, context, session))
 
 
 async def _toggle_and_answer(update: Update, context: Context, kind: str, key: str, *, on: bool) -> None:
@@ -133,27 +155,33 @@ async def following_command(update: Update, context: Context) -> None:
         if account is None:
             return
         rows = await list_follows(session, account_id=account.id)
-        described = [(r.id, await _describe(session, context, lang, r.target_kind, r.target_key)) for r in rows]
+        gone = t(lang, "follow.target.gone")
+        described = [(r.id, await _describe(session, context, lang, r.target_kind, r.target_key) or gone) for r in rows]
     if not described:
         await send(update, Rendered(t(lang, "follow.none")))
         return
     # By the follow's id: callback data holds at most 64 UTF-8 bytes, and a keyword of 20 Chinese characters is 60.
     buttons = tuple(
         (Button(html.unescape(t(lang, "button.unfollow", target=text)), f"uf:{follow_id}"),)
-        for follow_id, text in described
+        for follow_id, text in described[:MAX_BUTTONS]  # Telegram refuses a keyboard of more than 100 buttons
     )
     await send(update, Rendered(t(lang, "follow.list") + "\n" + "\n".join(f"• {d}" for _, d in described), buttons))
 
 
 async def follow_button(update: Update, context: Context) -> None:
     """`fo:<proposal id>` on a status card: what to follow — the item, its lead unit, or its sitting."""
-    data = await pressed(update)
+    data = await pressed(update, context, ids=(1,))
     if data is None:
         return
     lang = lang_of(update, context)
     card = await context.bot_data.cards.by_id(int(data[1]))
     if card is None:
         await send(update, Rendered(t(lang, "status.gone")))
+        return
+    async with context.bot_data.sessionmaker() as session:
+        visible = may_see_item(card, await viewer_of(update, context, session))
+    if not visible:  # the card shows no follow button then: a forged press learns nothing more than the card
+        await send(update, Rendered(t(lang, "card.item_withheld")))
         return
     rows = [(Button(t(lang, "button.follow_item"), f"fi:item:{card['id']}"),)]
     lead = next((u for u in card.get("units", []) if u.get("role") == "lead"), None)
@@ -166,14 +194,16 @@ async def follow_button(update: Update, context: Context) -> None:
 
 async def follow_choice_button(update: Update, context: Context) -> None:
     """`fi:<kind>:<id>`: follow what was chosen under a card."""
-    data = await pressed(update)
+    data = await pressed(update, context, ids=(2,))
     if data is not None:
         await _toggle_and_answer(update, context, data[1], data[2], on=True)
 
 
 async def unfollow_button(update: Update, context: Context) -> None:
     """`uf:<follow id>` in /following; `uf:<kind>:<key>` on buttons sent before follows went by id."""
-    data = await pressed(update)
+    query = update.callback_query
+    by_kind = query is not None and query.data is not None and query.data.count(":") > 1  # _describe bounds ids
+    data = await pressed(update, context, ids=() if by_kind else (1,))
     if data is None:
         return
     if len(data) == 2:

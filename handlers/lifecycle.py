@@ -35,8 +35,9 @@ from bot.services.actions import (
     withdraw_item,
 )
 from handlers.audience import current_account, lang_of, viewer_of
+from handlers.buttons import pressed
 from handlers.items import find_item
-from handlers.replying import pressed, send
+from handlers.replying import send
 from storage.audit import Actor
 
 PENDING = "lifecycle_pending"
@@ -241,7 +242,7 @@ async def withdraw_command(update: Update, context: Context) -> None:
 
 async def choice_button(update: Update, context: Context) -> None:
     """`lcp:<token>:<proposal id>`: the sitting chosen for a pending action."""
-    data = await pressed(update)
+    data = await pressed(update, context, ids=(2,))
     if data is None:
         return
     pending = _pending(context).pop(int(data[1]), None)
@@ -254,7 +255,7 @@ async def choice_button(update: Update, context: Context) -> None:
 
 async def confirm_button(update: Update, context: Context) -> None:
     """`lc:<token>:ok|ret|x`: do the action (`ret`: as a wrong-unit return), or cancel it."""
-    data = await pressed(update)
+    data = await pressed(update, context)
     if data is None:
         return
     lang = lang_of(update, context)

@@ -11,8 +11,9 @@ from telegram import Message, Update
 from telegram.ext import ApplicationHandlerStop, filters
 
 from bot.context import Context
+from bot.domain.access import may_rate
 from bot.domain.card import Card
-from bot.domain.drafts import LetterDraft
+from bot.domain.drafts import EDITABLE, LetterDraft
 from bot.domain.lifecycle import IllegalTransition
 from bot.domain.lookup import number_key
 from bot.domain.ratings import RATING_BY_CODE, Rating
@@ -31,11 +32,13 @@ from bot.services.registration import (
     register_reply,
     set_field,
 )
-from handlers.audience import current_account, is_admin, lang_of
+from handlers.audience import current_account, is_admin, lang_of, viewer_of
+from handlers.buttons import pressed
 from handlers.items import find_item
-from handlers.replying import pressed, send
+from handlers.replying import send
 from storage.audit import Actor
-from storage.replies import find_current_reply
+from storage.errors import NotFound
+from storage.replies import find_current_reply, get_reply
 
 DRAFT = "reply_draft"
 TARGET = "reply_for"
@@ -73,13 +76,21 @@ async def reply_command(update: Update, context: Context) -> None:
 
 async def reply_item_button(update: Update, context: Context) -> None:
     """`rpi:<id>`: the item chosen for `/reply` among several sittings."""
-    data = await pressed(update)
+    data = await pressed(update, context, ids=(1,))
     if data is None:
         return
+    lang = lang_of(update, context)
+    async with context.bot_data.sessionmaker() as session:
+        admin = await is_admin(update, context, session)
+    if not admin:  # a forged press from anyone else sets nothing
+        await send(update, Rendered(t(lang, "reply.admin_only")))
+        return
     card = await context.bot_data.cards.by_id(int(data[1]))
-    if card is not None:
-        _user_data(context)[TARGET] = card["id"]
-        await send(update, Rendered(t(lang_of(update, context), "reply.upload", number=esc(card["number"]))))
+    if card is None:
+        await send(update, Rendered(t(lang, "status.gone")))
+        return
+    _user_data(context)[TARGET] = card["id"]
+    await send(update, Rendered(t(lang, "reply.upload", number=esc(card["number"]))))
 
 
 async def document_upload(update: Update, context: Context) -> None:
@@ -136,9 +147,11 @@ async def document_upload(update: Update, context: Context) -> None:
     await send(update, render_preview(draft, card, lang))
 
 
-async def _draft(update: Update, context: Context) -> tuple[LetterDraft, Card] | None:
+async def _draft(update: Update, context: Context, key: str) -> tuple[LetterDraft, Card] | None:
+    """The draft a preview button names by its key; a button of an older (or cancelled) preview has expired."""
     draft = _user_data(context).get(DRAFT)
-    card = await context.bot_data.cards.by_id(draft.proposal_id) if isinstance(draft, LetterDraft) else None
+    current = isinstance(draft, LetterDraft) and draft.key == key
+    card = await context.bot_data.cards.by_id(draft.proposal_id) if isinstance(draft, LetterDraft) and current else None
     if not isinstance(draft, LetterDraft) or card is None:
         await send(update, Rendered(t(lang_of(update, context), "reply.expired")))
         return None
@@ -146,36 +159,38 @@ async def _draft(update: Update, context: Context) -> tuple[LetterDraft, Card] |
 
 
 async def preview_button(update: Update, context: Context) -> None:
-    """`rp:ok|replace|edit|cancel|f:<field>` under a preview."""
-    data = await pressed(update)
+    """`rp:<draft key>:ok|replace|edit|cancel|f:<field>` under a preview."""
+    data = await pressed(update, context)
     if data is None:
         return
     lang = lang_of(update, context)
-    action = ":".join(data[1:])
+    action = ":".join(data[2:])
     if action not in {"ok", "replace"}:  # confirming checks inside its own transaction
         async with context.bot_data.sessionmaker() as session:
             admin = await is_admin(update, context, session)
         if not admin:
             await send(update, Rendered(t(lang, "reply.admin_only")))
             return
-    if action == "cancel":
-        _user_data(context).pop(DRAFT, None)
-        await send(update, Rendered(t(lang, "reply.cancelled")))
-        return
-    found = await _draft(update, context)
+    found = await _draft(update, context, data[1])
     if found is None:
         return
     draft, card = found
-    if action == "edit":
-        await send(update, render_field_picker(lang))
-    elif action.startswith("f:"):
-        draft.editing = action.removeprefix("f:")
-        value = draft.fields.get(draft.editing)
-        label = t(lang, f"field.{draft.editing}")
+    field = action.removeprefix("f:")
+    if action == "cancel":
+        _user_data(context).pop(DRAFT, None)
+        await send(update, Rendered(t(lang, "reply.cancelled")))
+    elif action == "edit":
+        await send(update, render_field_picker(draft, lang))
+    elif action.startswith("f:") and field in EDITABLE:
+        draft.editing = field
+        value = draft.fields.get(field)
+        label = t(lang, f"field.{field}")
         await send(update, Rendered(t(lang, "reply.edit_prompt", label=label, value=esc(value or "—"))))
     elif action in {"ok", "replace"}:
         draft.replace_confirmed = action == "replace"
         await _confirm(update, context, draft, card)
+    else:  # a field no preview offers
+        await send(update, Rendered(t(lang, "button.expired")))
 
 
 async def _confirm(update: Update, context: Context, draft: LetterDraft, card: Card) -> None:
@@ -270,10 +285,14 @@ async def rate_command(update: Update, context: Context) -> None:
 
 async def rate_button(update: Update, context: Context) -> None:
     """`rate:<reply id>:<s|b|u>`; 不满意 first asks for an optional reason."""
-    data = await pressed(update)
+    data = await pressed(update, context, ids=(1,))
     if data is None:
         return
     _, reply_id, code = data
+    refusal = await _rating_refusal(update, context, int(reply_id))
+    if refusal is not None:  # a forged or stale press asks for no reason and changes nothing
+        await send(update, refusal)
+        return
     if code == Rating.unsatisfied.code:
         _user_data(context)[RATING] = int(reply_id)
         lang = lang_of(update, context)
@@ -282,8 +301,26 @@ async def rate_button(update: Update, context: Context) -> None:
     await _rate(update, context, int(reply_id), RATING_BY_CODE[code], None)
 
 
+async def _rating_refusal(update: Update, context: Context, reply_id: int) -> Rendered | None:
+    """Why the presser may not rate this reply (gone, or not their item: bot/domain/access.may_rate), or None."""
+    lang = lang_of(update, context)
+    deps = context.bot_data
+    async with deps.sessionmaker() as session:
+        try:
+            reply = await get_reply(session, reply_id=reply_id)
+        except NotFound:
+            return Rendered(t(lang, "button.expired"))
+        viewer = await viewer_of(update, context, session)
+    card = await deps.cards.by_id(reply.proposal_id)
+    if card is None:
+        return Rendered(t(lang, "button.expired"))
+    if not may_rate(card, viewer):
+        return Rendered(t(lang, "rate.not_yours", number=esc(card["number"])))
+    return None
+
+
 async def rate_skip_button(update: Update, context: Context) -> None:
-    data = await pressed(update)
+    data = await pressed(update, context, ids=(1,))
     if data is None:
         return
     _user_data(context).pop(RATING, None)
@@ -312,6 +349,9 @@ async def _rate(update: Update, context: Context, reply_id: int, rating: str, re
             )
     except NotYours as exc:
         await send(update, Rendered(t(lang, "rate.not_yours", number=esc(exc.args[0]))))
+        return
+    except NotFound:  # a reply id that names nothing: a forged or stale button
+        await send(update, Rendered(t(lang, "button.expired")))
         return
     except IllegalTransition:
         await send(update, Rendered(t(lang, "rate.no_reply", number="—")))

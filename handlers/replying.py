@@ -1,4 +1,4 @@
-"""How handlers answer: replies to the update's message (split at Telegram's length limit) and button presses."""
+"""How handlers answer: replies to the update's message, split at Telegram's length limit (presses: buttons)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,6 @@ from telegram import Update
 from bot.render.cards import Rendered, split_message
 from bot.telegram.bot import reply_html
 from bot.telegram.keyboards import keyboard
-
-
-async def pressed(update: Update) -> list[str] | None:
-    """A button press: answer it (so the client stops its spinner) and return its data split at ":"."""
-    query = update.callback_query
-    if query is None or query.data is None:
-        return None
-    await query.answer()
-    return query.data.split(":")
 
 
 async def send(update: Update, rendered: Rendered) -> None:

@@ -8,7 +8,7 @@ import io
 from telegram import Update
 
 from bot.context import Context
-from bot.domain.access import PUBLIC, may_read_reply_text, may_see_rating_reason, may_see_timeline
+from bot.domain.access import PUBLIC, may_read_reply_text, may_see_item, may_see_rating_reason, may_see_timeline
 from bot.domain.card import Card
 from bot.domain.lookup import parse_lookup
 from bot.render.cards import (
@@ -21,7 +21,8 @@ from bot.render.cards import (
 )
 from bot.render.i18n import t
 from handlers.audience import lang_of, viewer_of
-from handlers.replying import pressed, send
+from handlers.buttons import pressed
+from handlers.replying import send
 from storage.proposals import list_events
 from storage.replies import find_current_reply
 
@@ -88,7 +89,7 @@ async def _card_or_gone(update: Update, context: Context, proposal_id: int) -> C
 
 async def card_button(update: Update, context: Context) -> None:
     """`card:<id>`: the card chosen among several sessions."""
-    data = await pressed(update)
+    data = await pressed(update, context, ids=(1,))
     if data is None:
         return
     card = await _card_or_gone(update, context, int(data[1]))
@@ -98,7 +99,7 @@ async def card_button(update: Update, context: Context) -> None:
 
 async def timeline_button(update: Update, context: Context) -> None:
     """`tl:<id>`: the item's event log."""
-    data = await pressed(update)
+    data = await pressed(update, context, ids=(1,))
     if data is None:
         return
     proposal_id = int(data[1])
@@ -120,7 +121,7 @@ async def timeline_button(update: Update, context: Context) -> None:
 
 async def full_reply_button(update: Update, context: Context) -> None:
     """`full:<id>`: the reply letter's text, inline when short, as a document when long."""
-    data = await pressed(update)
+    data = await pressed(update, context, ids=(1,))
     if data is None:
         return
     lang = lang_of(update, context)
@@ -130,8 +131,12 @@ async def full_reply_button(update: Update, context: Context) -> None:
         return
     deps = context.bot_data
     async with deps.sessionmaker() as session:
+        viewer = await viewer_of(update, context, session)
+        if not may_see_item(card, viewer):  # not even whether it has a reply
+            await send(update, Rendered(t(lang, "card.item_withheld")))
+            return
         reply = await find_current_reply(session, proposal_id=proposal_id, with_file=True)
-        withheld = reply is not None and not may_read_reply_text(card, await viewer_of(update, context, session))
+        withheld = reply is not None and not may_read_reply_text(card, viewer)
     if reply is None:
         await send(update, Rendered(t(lang, "reply.none")))
         return

@@ -5,17 +5,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import as_conflict
 from storage.models import Subscription
 
 KINDS = ("item", "unit", "keyword", "session")
+#: Follows one account may hold: each is matched on every registered reply, so the number is bounded.
+MAX_FOLLOWS = 200
+
+
+class TooManyFollows(Exception):
+    """The account already holds MAX_FOLLOWS follows; nothing was added."""
 
 
 async def follow(session: AsyncSession, *, account_id: int, kind: str, key: str, now: datetime) -> bool:
-    """Add a follow; returns False when the account already follows that target."""
+    """Add a follow; returns False when the account already follows that target.
+
+    Raises TooManyFollows, before writing anything, when the account holds MAX_FOLLOWS follows already.
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown follow kind {kind!r}")
     existing = await session.scalar(
@@ -25,6 +34,11 @@ async def follow(session: AsyncSession, *, account_id: int, kind: str, key: str,
     )
     if existing is not None:
         return False
+    held = await session.scalar(
+        select(func.count()).select_from(Subscription).where(Subscription.account_id == account_id)
+    )
+    if (held or 0) >= MAX_FOLLOWS:
+        raise TooManyFollows(account_id)
     session.add(Subscription(account_id=account_id, target_kind=kind, target_key=key, created_at=now))
     with as_conflict(f"follow of {kind}:{key} by account {account_id}"):
         await session.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -40,3 +41,5 @@ class LetterDraft:
     replace_confirmed: bool = False
     editing: str | None = None
     flags: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    #: carried by the preview's buttons: a button of an older preview names another draft and has expired
+    key: str = field(default_factory=lambda: secrets.token_urlsafe(6))

@@ -49,14 +49,17 @@ def render_preview(draft: LetterDraft, card: Card, lang: str) -> Rendered:
         lines += [f"• {t(lang, key, **{k: esc(v) for k, v in values.items()})}" for key, values in draft.flags]
     lines.append(t(lang, "reply.confirm_hint"))
     replace = any(key == "reply.flag.replaced" for key, _ in draft.flags)
-    confirm = Button(t(lang, "button.replace"), "rp:replace") if replace else Button(t(lang, "button.confirm"), "rp:ok")
+    rp = f"rp:{draft.key}"  # the draft's key: a button of an older preview has expired
+    confirm = (
+        Button(t(lang, "button.replace"), f"{rp}:replace") if replace else Button(t(lang, "button.confirm"), f"{rp}:ok")
+    )
     return Rendered(
         "\n".join(lines),
-        ((confirm, Button(t(lang, "button.edit"), "rp:edit"), Button(t(lang, "button.cancel"), "rp:cancel")),),
+        ((confirm, Button(t(lang, "button.edit"), f"{rp}:edit"), Button(t(lang, "button.cancel"), f"{rp}:cancel")),),
     )
 
 
-def render_field_picker(lang: str) -> Rendered:
-    buttons = [Button(t(lang, f"field.{name}"), f"rp:f:{name}") for name in EDITABLE]
+def render_field_picker(draft: LetterDraft, lang: str) -> Rendered:
+    buttons = [Button(t(lang, f"field.{name}"), f"rp:{draft.key}:f:{name}") for name in EDITABLE]
     rows = tuple(tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3))
     return Rendered(t(lang, "reply.edit_pick"), rows)

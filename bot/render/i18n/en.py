@@ -124,6 +124,9 @@ MESSAGES.update(
         "follow.target.session": "every item of {session}",
         "follow.no_session": "There is no session data yet.",
         "follow.unknown_unit": "No handling unit is called “{name}”.",
+        "follow.unknown_target": "There is nothing by that name to follow (the button may be old). Look it up again first.",
+        "follow.too_many": "You already have {limit} follows, the most allowed. Stop some in /following before adding more.",
+        "follow.target.gone": "(something that no longer exists)",
         "button.follow": "⭐ Follow",
         "button.unfollow": "Unfollow {target}",
     }

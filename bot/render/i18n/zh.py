@@ -124,6 +124,9 @@ MESSAGES.update(
         "follow.target.session": "{session}全部建议",
         "follow.no_session": "还没有任何会次的数据。",
         "follow.unknown_unit": "没有名为“{name}”的承办单位。",
+        "follow.unknown_target": "要关注的内容不存在（按钮可能已过期），请重新查询后再关注。",
+        "follow.too_many": "您已有 {limit} 项关注，达到上限。请先在 /following 中取消一些，再关注新的内容。",
+        "follow.target.gone": "（已不存在的内容）",
         "button.follow": "⭐ 关注",
         "button.unfollow": "取消关注 {target}",
     }
