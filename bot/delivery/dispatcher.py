@@ -6,7 +6,9 @@ sure a message went out exactly once across a crash; what we can do is make the 
 1. A batch of due rows is claimed in its own short transaction. The claim is a lease (``claimed_until``),
    not an ownership: if this process dies, the rows become claimable again when the lease runs out.
 2. Rows are sent strictly one after another. Each send is followed by its own small transaction that marks
-   the row sent, and only after Telegram accepted it. So at any moment at most one message is "accepted by
+   the row sent, and only after Telegram accepted it. A row too long for one message (a digest of many items)
+   goes as several messages, each paced like a row of its own; a failure part-way repeats its first parts
+   when the row is retried. So at any moment at most one message is "accepted by
    Telegram but not yet recorded".
 3. A crash at any point (kill -9, lost database, cancelled task) leaves every unrecorded row pending or
    claimed, never lost. If the crash fell inside that one window, the row is sent again when its lease
@@ -47,7 +49,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.domain.clock import Clock
-from bot.render.cards import Rendered
+from bot.render.cards import Rendered, split_message
 from bot.telegram.keyboards import keyboard
 from bot.telegram.pacing import GROUP_PER_MINUTE, OVERALL_PER_SECOND
 from storage import outbox
@@ -255,13 +257,18 @@ class Dispatcher:
             rendered = self._render(item)
             if inspect.isawaitable(rendered):
                 rendered = await rendered
-            async with asyncio.timeout(self._send_timeout):
-                await self._bot.send_message(
-                    chat_id=item.chat_id,
-                    text=rendered.html,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=keyboard(rendered),
-                )
+            # a long push (a digest of many items) goes in several messages, the buttons under the last
+            chunks = split_message(rendered.html)
+            for i, chunk in enumerate(chunks):
+                if i:
+                    await self._pace_next_part(item.chat_id)
+                async with asyncio.timeout(self._send_timeout):
+                    await self._bot.send_message(
+                        chat_id=item.chat_id,
+                        text=chunk,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=keyboard(rendered) if i == len(chunks) - 1 else None,
+                    )
         except RetryAfter as exc:
             # Handled here and only here: the bot's rate limiter never retries (bot/telegram/pacing.py). The row
             # waits out retry_after in the outbox, holding no lease, and this sender pauses meanwhile.
@@ -337,6 +344,14 @@ class Dispatcher:
         self._chat_ready[chat_id] = max(now, self._chat_ready.get(chat_id, now)) + self._interval(chat_id)
         if len(self._chat_ready) > _PRUNE_CHATS_AT:
             self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now}
+
+    async def _pace_next_part(self, chat_id: int) -> None:
+        """Before the next message of a long row: the overall pace and the chat's, as for a row of its own."""
+        await self._take_token()
+        wait = self._chat_ready.get(chat_id, 0.0) - self._monotonic()
+        if wait > 0:
+            await self._sleep(wait)
+        self._note_sent(chat_id)
 
     async def _take_token(self) -> None:
         # One sleep of the computed wait is enough; waiting again for float dust could stall a virtual clock.

@@ -7,6 +7,7 @@ characters by `split_message`.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
@@ -199,26 +200,102 @@ def render_timeline(
     return Rendered("\n".join(lines))
 
 
+_HTML_TOKEN = re.compile(r"<[^>]*>|&#?\w+;|\n|[^<&\n]+|[<&]")
+_TAG_NAME = re.compile(r"</?\s*([A-Za-z][\w-]*)")
+
+
 def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
-    """Split a long text at line breaks (or hard, when a line is too long) into chunks of at most `limit`."""
+    """Split a long HTML text into chunks of at most `limit` characters, at line breaks where it can.
+
+    A line longer than `limit` is cut hard, but never inside a tag or an entity (`&amp;`): tags open at a cut
+    are closed at the end of the chunk and opened again at the start of the next, so every chunk is valid HTML
+    on its own, even inside one very long line.
+    """
     if len(text) <= limit:
         return [text]
-    chunks: list[str] = []
-    current = ""
-    for line in text.splitlines(keepends=True):
-        while len(line) > limit:
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(line[:limit])
-            line = line[limit:]
-        if len(current) + len(line) > limit:
-            chunks.append(current)
-            current = ""
-        current += line
-    if current:
-        chunks.append(current)
-    return chunks
+    return _HtmlSplitter(limit).split(text)
+
+
+@dataclass(slots=True)
+class _HtmlSplitter:
+    """`split_message`'s state: the chunk being filled, the tags open in it, and its last line break."""
+
+    limit: int
+    chunks: list[str] = field(default_factory=list)
+    pieces: list[str] = field(default_factory=list)
+    size: int = 0
+    open_tags: list[tuple[str, str]] = field(default_factory=list)  # (name, opening tag), outermost first
+    #: where the chunk may be cut at a line break: (pieces before it, their size, the tags open there)
+    line_break: tuple[int, int, list[tuple[str, str]]] | None = None
+    #: the size of the tags reopened at the start of the chunk, which alone make no chunk
+    prefix_size: int = 0
+
+    def split(self, text: str) -> list[str]:
+        for token in _HTML_TOKEN.findall(text):
+            self._add(token)
+        if self.size > self.prefix_size:
+            self.chunks.append("".join(self.pieces) + _closing(self.open_tags))
+        return self.chunks
+
+    def _add(self, token: str) -> None:
+        while self.size + len(token) + _closing_size(self._tags_after(token)) > self.limit:
+            if token[0] not in "<&\n" and self.limit - self.size - _closing_size(self.open_tags) > 0:
+                # plain text may be cut anywhere: fill this chunk, carry on with the rest
+                room = self.limit - self.size - _closing_size(self.open_tags)
+                self._append(token[:room])
+                token = token[room:]
+            self._cut()
+        self._append(token)
+        if token == "\n":
+            self.line_break = (len(self.pieces), self.size, list(self.open_tags))
+
+    def _tags_after(self, token: str) -> list[tuple[str, str]]:
+        if token.startswith("<") and not token.startswith("</"):
+            match = _TAG_NAME.match(token)
+            if match:
+                return [*self.open_tags, (match[1].lower(), token)]
+        return self.open_tags
+
+    def _append(self, token: str) -> None:
+        self.pieces.append(token)
+        self.size += len(token)
+        match = _TAG_NAME.match(token) if token.startswith("<") else None
+        if match is None:
+            return
+        name = match[1].lower()
+        if token.startswith("</"):
+            for i in range(len(self.open_tags) - 1, -1, -1):
+                if self.open_tags[i][0] == name:
+                    del self.open_tags[i]
+                    break
+        else:
+            self.open_tags.append((name, token))
+
+    def _cut(self) -> None:
+        """End the chunk at its last line break, or here when it has none; start the next one."""
+        start = self.prefix_size
+        if self.line_break is not None and self.line_break[1] > start:
+            count, size, tags = self.line_break
+            head, rest = self.pieces[:count], self.pieces[count:]
+            rest_size = self.size - size
+        else:
+            head, rest, rest_size, tags = self.pieces, [], 0, list(self.open_tags)
+        if sum(len(p) for p in head) <= start:
+            raise ValueError(f"a tag or entity does not fit in {self.limit} characters")
+        self.chunks.append("".join(head) + _closing(tags))
+        prefix = "".join(tag for _, tag in tags)
+        self.pieces = [prefix, *rest] if prefix else list(rest)
+        self.size = len(prefix) + rest_size
+        self.prefix_size = len(prefix)
+        self.line_break = None
+
+
+def _closing(tags: Sequence[tuple[str, str]]) -> str:
+    return "".join(f"</{name}>" for name, _ in reversed(tags))
+
+
+def _closing_size(tags: Sequence[tuple[str, str]]) -> int:
+    return sum(len(name) + 3 for name, _ in tags)
 
 
 def is_open(state: str) -> bool:
