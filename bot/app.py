@@ -25,6 +25,7 @@ from bot.domain.clock import Clock, SystemClock, WorkCalendar
 from bot.domain.lookup import looks_like_number
 from bot.render.commands import COMMANDS
 from bot.render.i18n import t
+from bot.telegram.addressing import ADDRESSED, FOR_THIS_BOT, NEW_MESSAGE, addressed_text
 from bot.telegram.bot import ProposalBot
 from bot.telegram.pacing import reply_limiter
 from bot.telegram.request import JsonRequest
@@ -76,7 +77,7 @@ class NumberFilter(filters.MessageFilter):
     """A bare message that reads as an item number (`018`, `第018号`, `17-5-018`)."""
 
     def filter(self, message: Any) -> bool:
-        return bool(message.text) and looks_like_number(message.text)
+        return bool(message.text) and looks_like_number(addressed_text(message))
 
 
 def register_handlers(app: App) -> None:
@@ -85,33 +86,35 @@ def register_handlers(app: App) -> None:
     PTB tries the handlers of a group one by one, so the most frequent update, a look-up (`/status 018` or a
     bare `018`), comes first and costs one or two checks instead of thirty. Their filters match nothing the
     later handlers want: the bare number excludes commands, and buttons and documents are no text messages.
+
+    Only new messages are answered (an edit or a channel post never is), and in a group only commands for this
+    bot, replies to its messages and mentions of it (bot/telegram/addressing.py); chatter gets no answer.
     """
+    text = filters.TEXT & ~filters.COMMAND & NEW_MESSAGE & ADDRESSED
     # group -1: a text that answers an open question (a field correction, a rating reason) stops there
-    app.add_handler(
-        MessageHandler(filters.TEXT & ~filters.COMMAND & AwaitingAnswer(app.user_data), pending_text), group=-1
-    )
-    app.add_handler(CommandHandler("status", status_command))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & NumberFilter(), bare_number))
-    app.add_handler(CommandHandler("start", start_command))
-    app.add_handler(CommandHandler("help", help_command))
-    app.add_handler(CommandHandler("follow", follow_command))
-    app.add_handler(CommandHandler("unfollow", unfollow_command))
-    app.add_handler(CommandHandler("following", following_command))
-    app.add_handler(CommandHandler("bind", bind_command))
-    app.add_handler(CommandHandler("unbind", unbind_command))
-    app.add_handler(CommandHandler("grant", grant_command))
-    app.add_handler(CommandHandler("revoke", revoke_command))
-    app.add_handler(CommandHandler("settings", settings_command))
-    app.add_handler(CommandHandler("mine", mine_command))
-    app.add_handler(CommandHandler("due", due_command))
-    app.add_handler(CommandHandler("overdue", overdue_command))
-    app.add_handler(CommandHandler("reply", reply_command))
-    app.add_handler(CommandHandler("rate", rate_command))
-    app.add_handler(CommandHandler("extend", extend_command))
-    app.add_handler(CommandHandler("assign", assign_command))
-    app.add_handler(CommandHandler("withdraw", withdraw_command))
-    app.add_handler(CommandHandler("audit", audit_command))
-    app.add_handler(MessageHandler(filters.Document.ALL, document_upload))
+    app.add_handler(MessageHandler(text & AwaitingAnswer(app.user_data), pending_text), group=-1)
+    app.add_handler(CommandHandler("status", status_command, filters=NEW_MESSAGE))
+    app.add_handler(MessageHandler(text & NumberFilter(), bare_number))
+    app.add_handler(CommandHandler("start", start_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("help", help_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("follow", follow_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("unfollow", unfollow_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("following", following_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("bind", bind_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("unbind", unbind_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("grant", grant_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("revoke", revoke_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("settings", settings_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("mine", mine_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("due", due_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("overdue", overdue_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("reply", reply_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("rate", rate_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("extend", extend_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("assign", assign_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("withdraw", withdraw_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("audit", audit_command, filters=NEW_MESSAGE))
+    app.add_handler(MessageHandler(filters.Document.ALL & NEW_MESSAGE & ADDRESSED, document_upload))
     app.add_handler(CallbackQueryHandler(reply_item_button, pattern=buttons.REPLY_ITEM))
     app.add_handler(CallbackQueryHandler(preview_button, pattern=buttons.PREVIEW))
     app.add_handler(CallbackQueryHandler(rate_button, pattern=buttons.RATE))
@@ -125,12 +128,12 @@ def register_handlers(app: App) -> None:
     app.add_handler(CallbackQueryHandler(follow_button, pattern=buttons.FOLLOW))
     app.add_handler(CallbackQueryHandler(follow_choice_button, pattern=buttons.FOLLOW_CHOICE))
     app.add_handler(CallbackQueryHandler(unfollow_button, pattern=buttons.UNFOLLOW))
-    app.add_handler(MessageHandler(filters.REPLY & filters.Regex(UNFOLLOW_WORDS), unfollow_reply))
+    app.add_handler(MessageHandler(text & filters.REPLY & filters.Regex(UNFOLLOW_WORDS), unfollow_reply))
     app.add_handler(CallbackQueryHandler(timeline_button, pattern=buttons.TIMELINE))
     app.add_handler(CallbackQueryHandler(full_reply_button, pattern=buttons.FULL_REPLY))
     app.add_handler(CallbackQueryHandler(buttons.expired_button))  # a press that matches no pattern above
-    app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, other_text))
+    app.add_handler(MessageHandler(filters.COMMAND & NEW_MESSAGE & FOR_THIS_BOT, unknown_command))
+    app.add_handler(MessageHandler(text, other_text))
     app.add_error_handler(on_error)
 
 

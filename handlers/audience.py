@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from bot.context import Context
-from bot.domain.access import ADMIN, PUBLIC, Viewer, is_admin_id
+from bot.domain.access import ADMIN, PUBLIC, Viewer, is_admin_id, viewer_in_chat
 from bot.render.i18n import Lang, pick_language
 from storage.accounts import ensure_account, find_account
 from storage.admins import is_granted
@@ -50,7 +50,19 @@ async def is_admin(update: Update, context: Context, session: AsyncSession) -> b
 
 
 async def viewer_of(update: Update, context: Context, session: AsyncSession) -> Viewer:
-    """The viewer's role: admins (settings or grants), deputies and unit staff from their account (in `session`)."""
+    """The viewer's role: admins (settings or grants), deputies and unit staff from their account (in `session`).
+
+    In a group the answer is read by everyone there, so the viewer is public whoever asked (the one policy,
+    `bot/domain/access.viewer_in_chat`).
+    """
+    user, chat = update.effective_user, update.effective_chat
+    if user is None:
+        return PUBLIC
+    private_chat = chat is None or chat.type == "private"
+    return viewer_in_chat(await _role_of(update, context, session), private_chat=private_chat)
+
+
+async def _role_of(update: Update, context: Context, session: AsyncSession) -> Viewer:
     user = update.effective_user
     if user is None:
         return PUBLIC

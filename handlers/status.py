@@ -20,6 +20,7 @@ from bot.render.cards import (
     render_timeline,
 )
 from bot.render.i18n import t
+from bot.telegram.addressing import addressed_text
 from handlers.audience import lang_of, viewer_of
 from handlers.buttons import pressed
 from handlers.replying import send
@@ -77,7 +78,7 @@ async def status_command(update: Update, context: Context) -> None:
 async def bare_number(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is not None and message.text:
-        await look_up(update, context, message.text)
+        await look_up(update, context, addressed_text(message))
 
 
 async def _card_or_gone(update: Update, context: Context, proposal_id: int) -> Card | None:

@@ -5,6 +5,8 @@
 - unit staff: also their unit's items (lead, co-handling or split);
 - admin: everything.
 
+A group chat is read by everyone in it, so there every viewer is public (`viewer_in_chat`).
+
 Handlers, buttons, lists, timelines, pushes, digests, keyword matches and exports ask these functions; none of
 them decides on its own. Admins are never a stored fact: `is_admin_id` derives the role from the settings'
 PROPOSAL_BOT_ADMINS plus the grants recorded in the database, at every update.
@@ -32,6 +34,7 @@ __all__ = [
     "may_see_rating_reason",
     "may_see_reply",
     "may_see_timeline",
+    "viewer_in_chat",
 ]
 
 
@@ -84,6 +87,12 @@ ADMIN_ACTIONS = frozenset(
 def is_admin_id(telegram_id: int, *, listed: Collection[int], granted: Collection[int]) -> bool:
     """An admin is listed in PROPOSAL_BOT_ADMINS or holds a grant recorded in the database; nothing else counts."""
     return telegram_id in listed or telegram_id in granted
+
+
+def viewer_in_chat(viewer: Viewer, *, private_chat: bool) -> Viewer:
+    """Who a chat's answers are for: in a group everyone reads them, so they show public content only (and
+    grant no role's rights), whoever asked; in the private chat, the viewer themselves."""
+    return viewer if private_chat else PUBLIC
 
 
 def may_act(viewer: Viewer, action: Action) -> bool:
