@@ -11,15 +11,19 @@ A client can send any callback data, so none is trusted:
 
 from __future__ import annotations
 
+import logging
 from typing import Final
 
-from telegram import Update
+from telegram import CallbackQuery, Update
+from telegram.error import BadRequest
 
 from bot.context import Context
 from bot.render.cards import Rendered
 from bot.render.i18n import t
 from handlers.audience import lang_of
 from handlers.replying import send
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "ADMIN",
@@ -38,6 +42,7 @@ __all__ = [
     "SETTINGS",
     "TIMELINE",
     "UNFOLLOW",
+    "answer_press",
     "bounded_id",
     "expired_button",
     "pressed",
@@ -79,8 +84,22 @@ async def expired(update: Update, context: Context) -> None:
     text = t(lang_of(update, context), "button.expired")
     query = update.callback_query
     if query is not None:
-        await query.answer(text)
+        await answer_press(query, text)
     await send(update, Rendered(text))
+
+
+async def answer_press(query: CallbackQuery, text: str | None = None) -> None:
+    """Stop the client's spinner, with an optional notification.
+
+    A press the bot sees late (pressed while it was stopped or busy) is answered with 400 "query is too old";
+    the press still does its work, and only this answer is skipped.
+    """
+    try:
+        await query.answer(text)
+    except BadRequest as exc:
+        if "query is too old" not in exc.message.lower():
+            raise
+        logger.info("button press %s answered too late; its action goes on", query.id)
 
 
 async def pressed(update: Update, context: Context, *, ids: tuple[int, ...] = ()) -> list[str] | None:
@@ -96,7 +115,7 @@ async def pressed(update: Update, context: Context, *, ids: tuple[int, ...] = ()
     if any(i >= len(data) or bounded_id(data[i]) is None for i in ids):
         await expired(update, context)
         return None
-    await query.answer()
+    await answer_press(query)
     return data
 
 

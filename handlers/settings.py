@@ -10,6 +10,7 @@ from bot.render.i18n import t
 from bot.render.settings import DIGESTS, LANGUAGES, QUIET, render_settings
 from bot.telegram.keyboards import keyboard
 from handlers.audience import current_account, lang_of
+from handlers.buttons import answer_press
 from handlers.replying import send
 from storage.accounts import update_preferences
 
@@ -47,7 +48,7 @@ async def settings_button(update: Update, context: Context) -> None:
     else:
         deps.languages[user.id] = account.language
     lang = lang_of(update, context)
-    await query.answer(t(lang, "settings.saved"))
+    await answer_press(query, t(lang, "settings.saved"))
     if query.message is not None:
         rendered = render_settings(account, lang)
         await query.edit_message_text(rendered.html, parse_mode=ParseMode.HTML, reply_markup=keyboard(rendered))
