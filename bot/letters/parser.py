@@ -217,7 +217,9 @@ _REGION_PREFIX = re.compile(r"^(?:关于对|关于|对于|对|您在|您于|在|
 _REGION = re.compile(r"^[\u4e00-\u9fff]{1,14}(?:省|市|自治区|区|县|自治州|州|旗|盟|新区)$")
 
 _NUMBER = re.compile(r"(?<![〕\]】）\d])第\s*(\d{1,8})\s*号")
-_NUMBER_BARE = re.compile(r"(?<![〕\]】）\d第])(\d{1,8})\s*号\s*(?:代表)?(?:建议|提案|议案)")
+_NUMBER_BARE = re.compile(
+    r"(?<![〕\]】）\d第])(\d{1,8})\s*号\s*(?:[省市区县州]级)?\s*(?:人大)?(?:代表)?(?:建议|提案|议案)"
+)
 
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _CN_DATE = re.compile(
@@ -229,8 +231,8 @@ _DOC_NUMBER = re.compile(
     r"(?P<prefix>[\u4e00-\u9fff]{0,12})\s*(?P<year>[〔\[【（]\s*(?:19|20)\d{2}\s*[〕\]】）])\s*(?P<di>第?)\s*(?P<seq>\d{1,6})\s*号"
     r"(?:\s*[（(]?\s*(?P<cls>[A-DＡ-Ｄ])\s*类?\s*[）)]?(?![A-Za-z0-9]))?"
 )
-_BRACKET_CLASS = re.compile(r"[（【\[]\s*([A-D])\s*类?\s*[）】\]]")
-_STANDALONE_CLASS = re.compile(r"^([A-D])\s*类$")
+_BRACKET_CLASS = re.compile(r"[（【\[]\s*([A-D]\d?)\s*类?\s*[）】\]]")
+_STANDALONE_CLASS = re.compile(r"^[（【\[]?\s*([A-D]\d?\s*类)\s*[）】\]]?$")
 
 _RESULT_WORDS_C = (
     "因条件限制无法解决",
@@ -300,6 +302,9 @@ _LABELS: dict[str, str] = {
     "文号": "doc_number",
     "发文字号": "doc_number",
     "公开属性": "public",
+    "公开类别": "public",
+    "是否公开": "public",
+    "是否同意公开": "public",
     "公开方式": "public",
     "公开类型": "public",
     "公开选项": "public",
@@ -333,7 +338,8 @@ _LABEL = re.compile(
 _LABEL_TAB = re.compile(_LABEL.pattern.replace(r"\s*(?:[：:]|\t)", r"\t+"))
 
 _PHONE = re.compile(
-    r"(?:[（(]?0\d{2,3}[）)]?\s*[-—]?\s*)?\d{7,8}(?:\s*(?:转|-|—|－)\s*\d{1,6})?|1[3-9]\d{9}|\d{3}-\d{3,4}-\d{4}"
+    r"(?<!\d)1[3-9]\d{9}(?!\d)|\d{3}-\d{3,4}-\d{4}"
+    r"|(?:[（(]?0\d{2,3}[）)]?\s*[-—]?\s*)?(?<!\d)\d{7,8}(?!\d)(?:\s*(?:转|-|—|－)\s*\d{1,6})?"
 )
 _PERSON = re.compile(r"[\u4e00-\u9fff]{1,4}(?:·[\u4e00-\u9fff]{1,8})*")
 _POSTCODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
@@ -346,7 +352,7 @@ _SALUTATION = re.compile(
 _UNIT_SALUTATION = re.compile(r"^(?P<unit>[\u4e00-\u9fff（）、]{2,30})[：:]$")
 _PROPOSER_MENTION = re.compile(
     r"(?:^|(?<=[，。：；的“\s]))(?P<names>[\u4e00-\u9fff·、]{2,40}?)(?:等\s*(?:\d{1,3}|[一二三四五六七八九十两]{1,3})?\s*"
-    r"(?:名|位)?\s*)?(?:代表|委员)(?:领衔)?(?:提出|所提|领衔提出)的"
+    r"(?:名|位)?\s*)?(?P<role>代表|委员)(?:领衔)?(?:提出|所提|领衔提出)的"
 )
 _NOT_SALUTATION = re.compile(r"如下|答复|收悉|意见|办法|措施|情况|问题|工作")
 _NOT_NAMES = frozenset({"各位", "诸位", "全体", "尊敬的", "您", "人大", "政协", "区人大", "市人大"})
@@ -354,7 +360,7 @@ _NOT_NAMES = frozenset({"各位", "诸位", "全体", "尊敬的", "您", "人�
 _METADATA = re.compile(
     r"^(?:索引号|主题分类|主题词|发布机构|发文机关|发文单位|成文日期|发布日期|发文日期|生成日期|发布时间|印发日期|"
     r"信息来源|来源|浏览次数|访问次数|点击数|点击量|阅读量|字号|【?\s*字体|分享到|当前位置|您现在的位置|您当前的位置|"
-    r"有效性|时效|公开范围|公开时限|标题|名称|信息名称|所属机构|体裁分类)\s*[：:]"
+    r"有效性|时效|公开范围|公开时限|标题|名称|信息名称|所属机构|体裁分类|主办单位|答复时间|答复日期|建议人|公开类别)\s*[：:]"
 )
 _METADATA_ANYWHERE = re.compile(r"\s(?=" + _METADATA.pattern.removeprefix("^") + ")")
 _META_TITLE = re.compile(r"^(?:标题|名称|信息名称)\s*[：:]")
@@ -419,6 +425,7 @@ class _Prepared:
     lines: tuple[str, ...]
     metadata: tuple[tuple[str, str, str], ...]  # (field, label, value) from publisher metadata lines
     meta_title: str  # the publisher's 标题：…, a fallback for a letter without its own title lines
+    meta: dict[str, str]  # every publisher metadata line as label → value (发布机构, 答复时间, 建议人, …)
 
 
 def _prepare(text: str) -> _Prepared:
@@ -427,6 +434,7 @@ def _prepare(text: str) -> _Prepared:
     lines: list[str] = []
     metadata: list[tuple[str, str, str]] = []
     meta_title = ""
+    meta: dict[str, str] = {}
     for line in raw:
         if "\t" in line:  # table cells from a .docx: "办理结果<TAB>解决或采纳"
             line = _LABEL_TAB.sub(r"\g<label>：", line).replace("\t", "  ")
@@ -436,14 +444,17 @@ def _prepare(text: str) -> _Prepared:
         if not any(ch.isalnum() for ch in line):
             continue
         if _METADATA.match(line):
-            metadata.extend(_labelled(line))  # keeps 文号 and 公开方式; drops 发布日期, 发布机构, …
+            metadata.extend(_labelled(line))  # keeps 文号 and 公开方式
+            for part in _METADATA_ANYWHERE.split(line):
+                label, _, value = part.partition("：")
+                meta.setdefault(re.sub(r"\s", "", label), value.strip())
             if not meta_title and (named := _META_TITLE.match(line)):
                 meta_title = _METADATA_ANYWHERE.split(line[named.end() :], maxsplit=1)[0].strip()
             continue
         if _COPY_TO.match(line):
             continue
         lines.append(line)
-    return _Prepared(tuple(_drop_repeat(lines)), tuple(metadata), meta_title)
+    return _Prepared(tuple(_drop_repeat(lines)), tuple(metadata), meta_title, meta)
 
 
 def _drop_repeat(lines: list[str]) -> list[str]:
@@ -598,9 +609,23 @@ def _letter_type(text: str) -> LetterType | None:
     t = _strip_quotes(text)
     if re.search(r"会办意见|分办意见|会办函|协办意见|会签意见", t):
         return "co-handling"
-    if re.search(r"答复|复函|回复|函复|的函", t):
+    if re.search(r"答复|复函|回复|函复|的函|函告", t):
         return "reply"
     return None
+
+
+def _kind_of(body: Body | None, role: str | None, worded: LetterKind | None) -> LetterKind | None:
+    """The kind from the sitting's body (人大/政协) and the salutation's 代表/委员; None when they disagree.
+    A form label such as 提案人 or the word 提案 in a congress letter does not make it a proposal."""
+    from_role: Body | None = {"代表": "人大", "委员": "政协"}.get(role or "")  # type: ignore[assignment]
+    if body is not None and from_role is not None and body != from_role:
+        return None
+    decided = body or from_role
+    if decided == "政协":
+        return "政协提案"
+    if decided == "人大":
+        return "议案" if worded == "议案" else "代表建议"
+    return worded
 
 
 def _kind(text: str) -> LetterKind | None:
@@ -614,8 +639,33 @@ def _kind(text: str) -> LetterKind | None:
     return None
 
 
+_KIND_WORD = r"(?:代表)?(?:建议|提案|议案)"
+# 您提出的《…》 / 您提出的关于“关于…的建议”的建议 / 代表建议“关于…的建议”的复查函告: the quote is the title.
+_TITLE_QUOTED = re.compile(
+    r"(?:(?:提出|所提)的?|[级表]建议|提案|议案)\s*(?:关于)?\s*(?:《(?P<a>[^《》]{4,200})》|[“\"](?P<b>[^“”\"]{4,120})[”\"])"
+)
+# 现将您提出的关于…的提案办理情况 / 您提出的 关于…的建议 的建议收悉 (spaces removed before this)
+_TITLE_BARE = re.compile(
+    rf"(?:提出|所提)的?\s*(?P<t>关于[^，。；：“”《》]{{4,120}}?的{_KIND_WORD})(?=\s*(?:的{_KIND_WORD}|已?收悉|办理情况|[，。]))"
+)
+# a first line 第197号 某某道路硬化建议
+_TITLE_NUMBERED = re.compile(
+    rf"^第?\s*\d{{1,8}}\s*号\s*(?P<t>(?!{_KIND_WORD}|的)[^，。：；]{{4,60}}?(?:建议|提案|议案))$"
+)
+
+
 def _title(text: str) -> str | None:
     flat = re.sub(r"\s*\n\s*", "", text)
+    first = text.split("\n", 1)[0].strip()
+    m = _TITLE_QUOTED.search(flat)
+    if m:
+        return _despace(m.group("a") or m.group("b") or "")
+    m = _TITLE_BARE.search(flat)
+    if m:
+        return m.group("t")
+    m = _TITLE_NUMBERED.match(first)
+    if m:
+        return m.group("t")
     for quoted in re.finditer(r"《([^《》]{4,200})》", flat):
         title = re.sub(r"(?<=[\u4e00-\u9fff，、“”]) (?=[\u4e00-\u9fff，、“”])", "", quoted.group(1)).strip()
         if len(title) >= 4:
@@ -625,6 +675,10 @@ def _title(text: str) -> str | None:
         return m.group(1)
     m = re.search(r"提出的(关于[^，。；：“”《》]{4,120}?的(?:代表)?(?:建议|提案|议案))(?:已)?收悉", flat)
     return m.group(1) if m else None
+
+
+def _despace(title: str) -> str:
+    return re.sub(r"(?<=[\u4e00-\u9fff，、“”]) (?=[\u4e00-\u9fff，、“”])", "", title).strip()
 
 
 def _find_salutation(lines: Sequence[str]) -> tuple[int, list[str], str | None] | None:
@@ -703,6 +757,7 @@ class _Labelled:
     phone: str | None = None
     address: str | None = None
     postcode: str | None = None
+    unit: str | None = None  # 联系单位及电话：某某局 6811xxxx
 
     def take(self, field: str, label: str, value: str) -> None:
         if field == "result":
@@ -717,6 +772,8 @@ class _Labelled:
             head = value[: phone.start()] if phone else value
             if field == "unit+phone":
                 self.name = self.name or head.strip(" ，,：、（(") or None
+                if _looks_like_unit(head.strip(" ，,：、（("), need_suffix=True):
+                    self.unit = self.unit or _unit_text(head.strip(" ，,：、（("))
             else:
                 self.name = self.name or _person(head)
             self.phone = self.phone or _phone(value)
@@ -731,7 +788,10 @@ class _Labelled:
             found_doc = _DOC_NUMBER.search(value)
             self.doc_number = _doc_number(found_doc) if found_doc else None
         elif field == "public" and self.public is None:
-            self.public = False if _PUBLIC_NEG.search(value) else True if "公开" in value else None
+            if _PUBLIC_NEG.search(value) or re.match(r"(?:否|不同意)", value):
+                self.public = False
+            elif "公开" in value or re.match(r"(?:是|同意)", value):
+                self.public = True
         elif field == "number" and self.number is None:
             found_number = re.search(r"(?:\d{1,3}\s*-\s*\d{1,3}\s*-\s*)?(\d{1,8})", value)  # 018 or 17-5-018
             self.number = found_number.group(1) if found_number else None
@@ -747,7 +807,7 @@ class _Labelled:
         if self.result is None and (bracket := _BRACKET_CLASS.search(line)):
             self.result = bracket.group(0).strip("（）【】[] ")
         if self.result is None and (standalone := _STANDALONE_CLASS.match(line)):
-            self.result = standalone.group(0)
+            self.result = re.sub(r"\s", "", standalone.group(1))
 
 
 def _public_from_lines(lines: Sequence[str]) -> bool | None:
@@ -785,6 +845,11 @@ def parse_letter(text: str, *, tokenizer: Tokenizer | None = None) -> ParsedLett
         body_start = header_end
     dated = _find_date(lines)
     unit, signature = _signature(lines, body_start, dated)
+    date = dated[1] if dated is not None and dated[0] >= body_start else None
+    if date is None:
+        date = next((found[0] for key in _META_DATES if (found := _parse_date(prepared.meta.get(key, "")))), None)
+    if date is None and dated is not None:
+        date = dated[1]
 
     header = "\n".join(lines[:header_end]) or prepared.meta_title
     body_lines = ([rest] if rest else []) + lines[body_start:signature]
@@ -802,15 +867,23 @@ def parse_letter(text: str, *, tokenizer: Tokenizer | None = None) -> ParsedLett
         labelled.take_marks(line)
 
     session = _session(header) or _session(lead) or _session(prepared.meta_title)
-    kind = _kind(header) or _kind(lead_sentence) or _kind(prepared.meta_title)
-    if kind is None and (
-        (session is not None and session.body == "政协")
-        or (salutation is not None and re.search(r"委员\s*[：:]", lines[salutation[0]]))
-    ):
-        kind = "政协提案"
+    mention = _PROPOSER_MENTION.search("".join(body_lines[:6]) or header)
+    role = None
+    if salutation is not None and (said := re.search(r"(代表|委员)(?:们|同志)?\s*[：:]", lines[salutation[0]])):
+        role = said.group(1)
+    elif mention is not None:
+        role = mention.group("role")
+    kind = _kind_of(
+        session.body if session else None,
+        role,
+        _kind(header) or _kind(lead_sentence) or _kind(prepared.meta_title),
+    )
     if not proposers:
-        mention = _PROPOSER_MENTION.search("".join(body_lines[:6]) or header)
-        proposers = labelled.proposers or (_split_names(mention.group("names")) if mention else [])
+        proposers = (
+            labelled.proposers
+            or (_split_names(mention.group("names")) if mention else [])
+            or _split_names(prepared.meta.get("建议人", ""))
+        )
     title = _title(header + "\n" + lead)
 
     summary = ""
@@ -820,7 +893,10 @@ def parse_letter(text: str, *, tokenizer: Tokenizer | None = None) -> ParsedLett
         keywords = tuple(words)
 
     return ParsedLetter(
-        letter_type=_letter_type(header) or _letter_type(lead_sentence) or _letter_type(prepared.meta_title),
+        letter_type=_letter_type(header)
+        or _letter_type(lead_sentence)
+        or _letter_type(prepared.meta_title)
+        or ("reply" if re.search(r"(?:答复|函复|回复)如下", lead) else None),
         kind=kind,
         session=session,
         number=_number(_strip_quotes(header)) or _number(_strip_quotes(lead_sentence)) or labelled.number,
@@ -829,14 +905,40 @@ def parse_letter(text: str, *, tokenizer: Tokenizer | None = None) -> ParsedLett
         result=labelled.result,
         result_class=classify_result(labelled.result) if labelled.result else None,
         signer=labelled.signer,
-        unit=unit,
-        date=dated[1] if dated is not None else None,
+        unit=unit or _issuer(lines[:header_end]) or labelled.unit or _meta_unit(prepared.meta),
+        date=date,
         public=labelled.public if labelled.public is not None else _public_from_lines(outside),
         contact=Contact(name=labelled.name, phone=labelled.phone, address=labelled.address, postcode=labelled.postcode),
         doc_number=labelled.doc_number,
         summary=summary,
         keywords=keywords,
     )
+
+
+_META_DATES = ("答复时间", "答复日期", "成文日期")
+_META_UNITS = ("发布机构", "主办单位", "发文机关", "发文单位", "所属机构")
+_ISSUER = re.compile(r"^(?P<unit>[\u4e00-\u9fff]{2,30}?)(?:对|关于|针对)")
+
+
+def _issuer(header: Sequence[str]) -> str | None:
+    """The unit at the start of a title line: 某某区人民政府对…第0124号代表建议的会办意见."""
+    for line in header[:4]:
+        m = _ISSUER.match(line)
+        if (
+            m
+            and (_NUMBER.search(line) or _NUMBER_BARE.search(line) or _SESSION.search(line))
+            and _looks_like_unit(m.group("unit"), need_suffix=True)
+        ):
+            return m.group("unit")
+    return None
+
+
+def _meta_unit(meta: dict[str, str]) -> str | None:
+    for key in _META_UNITS:
+        value = meta.get(key, "").strip()
+        if value and _looks_like_unit(value, need_suffix=True):
+            return value
+    return None
 
 
 def _doc_number(m: re.Match[str]) -> str:
