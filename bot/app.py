@@ -46,6 +46,7 @@ from handlers.follows import (
     unfollow_reply,
 )
 from handlers.identities import bind_command, unbind_command
+from handlers.imports import SHEETS, export_command, import_button, import_command, sheet_upload
 from handlers.lifecycle import assign_command, choice_button, confirm_button, extend_command, withdraw_command
 from handlers.lists import due_command, mine_command, overdue_command
 from handlers.replies import (
@@ -114,6 +115,10 @@ def register_handlers(app: App) -> None:
     app.add_handler(CommandHandler("assign", assign_command, filters=NEW_MESSAGE))
     app.add_handler(CommandHandler("withdraw", withdraw_command, filters=NEW_MESSAGE))
     app.add_handler(CommandHandler("audit", audit_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("import", import_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("export", export_command, filters=NEW_MESSAGE))
+    # spreadsheets by file type; every other document is a reply letter (/reply)
+    app.add_handler(MessageHandler(SHEETS & NEW_MESSAGE & ADDRESSED, sheet_upload))
     app.add_handler(MessageHandler(filters.Document.ALL & NEW_MESSAGE & ADDRESSED, document_upload))
     app.add_handler(CallbackQueryHandler(reply_item_button, pattern=buttons.REPLY_ITEM))
     app.add_handler(CallbackQueryHandler(preview_button, pattern=buttons.PREVIEW))
@@ -122,6 +127,7 @@ def register_handlers(app: App) -> None:
     app.add_handler(CallbackQueryHandler(admin_button, pattern=buttons.ADMIN))
     app.add_handler(CallbackQueryHandler(choice_button, pattern=buttons.LIFECYCLE_CHOICE))
     app.add_handler(CallbackQueryHandler(confirm_button, pattern=buttons.LIFECYCLE_CONFIRM))
+    app.add_handler(CallbackQueryHandler(import_button, pattern=buttons.IMPORT))
     app.add_handler(CallbackQueryHandler(audit_button, pattern=buttons.AUDIT))
     app.add_handler(CallbackQueryHandler(settings_button, pattern=buttons.SETTINGS))
     app.add_handler(CallbackQueryHandler(card_button, pattern=buttons.CARD))

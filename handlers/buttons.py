@@ -32,6 +32,7 @@ __all__ = [
     "FOLLOW",
     "FOLLOW_CHOICE",
     "FULL_REPLY",
+    "IMPORT",
     "LIFECYCLE_CHOICE",
     "LIFECYCLE_CONFIRM",
     "MAX_ID",
@@ -60,6 +61,7 @@ RATE: Final = rf"^rate:{_ID}:[sbu]$"
 RATE_SKIP: Final = rf"^rsk:{_ID}$"
 LIFECYCLE_CHOICE: Final = rf"^lcp:\d{{1,12}}:{_ID}$"  # a pending action's token, then the item chosen
 LIFECYCLE_CONFIRM: Final = r"^lc:\d{1,12}:(ok|ret|x)$"
+IMPORT: Final = r"^imp:\d{1,12}:(ok|clear|x)$"  # a chat import draft of this user, then the choice
 AUDIT: Final = r"^au:\d{1,9}(:\d{1,6})?$"  # an item id (0: every item) below 2**31, then a page
 ADMIN: Final = r"^adm:(x|[gr]:\d{1,16})$"  # Telegram user ids: handlers.admins bounds them to 52 bits
 SETTINGS: Final = r"^set:(lang|digest|quiet):[\w-]{1,16}$"

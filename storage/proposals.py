@@ -511,3 +511,9 @@ async def list_units_matching(session: AsyncSession, *, text: str, limit: int = 
         return [exact]
     query = select(Unit).where(Unit.name.contains(text, autoescape=True)).order_by(Unit.name).limit(limit)
     return (await session.scalars(query)).all()
+
+
+async def list_sessions_of(session: AsyncSession, *, term: int, sitting: int) -> Sequence[Session]:
+    """Every session (region and body) of this term and sitting."""
+    query = select(Session).where(Session.term == term, Session.sitting == sitting).order_by(Session.id)
+    return (await session.scalars(query)).all()

@@ -45,6 +45,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("reply", ADMIN),
     Command("grant", ADMIN),
     Command("revoke", ADMIN),
+    Command("import", ADMIN),
+    Command("export", ADMIN),
     Command("extend", ADMIN),
     Command("assign", ADMIN),
     Command("withdraw", ADMIN),

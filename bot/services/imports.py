@@ -19,7 +19,9 @@ itself, well under SQLite's busy timeout. Only a row with both a lead unit and a
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -34,6 +36,7 @@ from bot.domain.clock import Clock, SystemClock, WorkCalendar, due_day
 from bot.domain.lifecycle import Action, State, overdue_days, transition
 from bot.domain.ratings import Rating
 from bot.render.i18n import Lang, t
+from bot.render.imports import ChangedItem, ImportPreview
 from bot.services.events import event_record
 from bot.spreadsheets.columns import (
     BY_KEY,
@@ -58,11 +61,18 @@ from storage.migrate import upgrade
 from storage.proposals import EventRecord, ProposalRecord, SessionKey, StoredItem, list_items
 
 __all__ = [
+    "MAX_BYTES",
     "PROGRESS_EVERY",
+    "ImportRefused",
     "ImportReport",
     "ItemChange",
+    "ParsedFile",
     "PreviewOutdated",
+    "SpreadsheetError",
+    "export_sheet",
     "import_rows",
+    "parse_file",
+    "preview_of",
     "preview_rows",
     "run_export",
     "run_import",
@@ -74,7 +84,8 @@ PROGRESS_EVERY = 1000
 SUPPORTED_SUFFIXES = (".csv", ".xlsx")
 ALL_COLUMNS = frozenset(c.key for c in COLUMNS)
 
-Progress = Callable[[int, int], None]
+#: told (rows done, rows in all) every ``PROGRESS_EVERY`` rows; it may return an awaitable (edit a chat message)
+Progress = Callable[[int, int], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +339,9 @@ async def _plan(
             errors.append(error)
         if done % PROGRESS_EVERY == 0 or done == len(rows):
             if progress is not None:
-                progress(done, len(rows))
+                told = progress(done, len(rows))
+                if inspect.isawaitable(told):
+                    await told
             await asyncio.sleep(0)  # a long file never holds the event loop for long
     notices = [n for n in (read_only_notice(options.read_only), padded) if n is not None]
     report = ImportReport(
@@ -462,6 +475,49 @@ def _export_row(item: StoredItem, today: date) -> ExportRow:
 async def export_rows(session: AsyncSession, *, today: date, session_id: int | None = None) -> list[ExportRow]:
     """Every item (of one sitting, if given) as export rows."""
     return [_export_row(item, today) for item in await list_items(session, session_id=session_id)]
+
+
+def _sheet_bytes(rows: Sequence[ExportRow], lang: Lang) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="proposal-export-") as folder:
+        path = Path(folder) / "export.xlsx"
+        write_items(path, rows, lang=lang)
+        return path.read_bytes()
+
+
+async def export_sheet(
+    session: AsyncSession, *, today: date, lang: Lang, session_ids: Sequence[int] | None = None
+) -> tuple[bytes, int]:
+    """The chat's /export: an .xlsx of every item (of these sessions, if given) and how many rows it has.
+
+    Headers, states and ratings are in `lang`; the file re-imports without changes. Written off the event loop.
+    """
+    rows: list[ExportRow] = []
+    if session_ids is None:
+        rows = await export_rows(session, today=today)
+    for session_id in session_ids or ():
+        rows += await export_rows(session, today=today, session_id=session_id)
+    return await asyncio.to_thread(_sheet_bytes, rows, lang), len(rows)
+
+
+def preview_of(name: str, parsed: ParsedFile, report: ImportReport, *, lang: Lang, clear_empty: bool) -> ImportPreview:
+    """The chat preview of a planned import, in `lang`: bad rows from the file and from the stored data together."""
+    zh = lang == "zh"
+    errors = sorted((*parsed.errors, *report.errors), key=lambda e: e.line)
+    notices = dict.fromkeys((n.zh if zh else n.en) for n in (*parsed.warnings, *report.warnings))
+    changed = tuple(
+        ChangedItem(c.line, c.session, c.number, tuple((f.label(lang), f.old, f.new) for f in c.changes))
+        for c in report.changes
+    )
+    return ImportPreview(
+        file_name=name,
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        bad=tuple((e.line, e.reason_zh if zh else e.reason_en) for e in errors),
+        changed=changed,
+        warnings=tuple(notices),
+        clear_empty=clear_empty,
+    )
 
 
 def write_items(path: Path, rows: Sequence[ExportRow], *, lang: Lang = "zh") -> None:

@@ -343,3 +343,37 @@ MESSAGES.update(
         "button.next": "Next ▶",
     }
 )
+MESSAGES.update(
+    {
+        "cmd.import": "Import: send an .xlsx or .csv file (admins)",
+        "cmd.export": "Export: /export or /export 17-5 (admins)",
+        "import.usage": "Send an .xlsx or .csv file (one header row; the columns are in the README). You first get a preview: new, changed, unchanged and bad rows, and every change (old → new); nothing is stored before you confirm, and then every row or none.",
+        "import.preview": "📥 <b>Import preview</b>: {name} (nothing stored yet)",
+        "import.counts": "{created} new · {updated} changed · {unchanged} unchanged · {bad} bad rows",
+        "import.clearing": "This preview clears empty cells: an empty cell erases the stored value.",
+        "import.changes": "<b>Changes</b>:",
+        "import.changed_item": "line {line} · No. {number} ({session})",
+        "import.empty_value": "(empty)",
+        "import.more_changes": "… and {count} more changed items not listed.",
+        "import.bad_rows": "<b>Bad rows</b> (nothing was stored):",
+        "import.bad_row": "line {line}: {reason}",
+        "import.more_bad": "… and {count} more errors not listed.",
+        "import.fix_and_resend": "Fix them and send the file again.",
+        "import.nothing": "Nothing to store.",
+        "button.import": "✅ Import",
+        "button.clear_empty": "🧹 Preview with empty cells cleared",
+        "import.progress": "⏳ Checking: {done} of {total} rows",
+        "import.storing": "⏳ Storing: {done} of {total} rows checked",
+        "import.done": "✅ Imported: {created} new, {updated} changed, {unchanged} unchanged.",
+        "import.too_large": "{name} is larger than 10 MB and cannot be imported.",
+        "import.unreadable": "Cannot import {name}: {reason}. Nothing was stored.",
+        "import.expired": "This preview has expired (confirmed, cancelled or replaced by a newer file); send the file again.",
+        "import.cancelled": "Import cancelled; nothing was stored.",
+        "import.outdated": "The stored items changed since the preview; nothing was stored. Here is the new preview; confirm again.",
+        "import.failed": "Database error; nothing was stored. Try again later.",
+        "export.usage": "Usage: <code>/export</code> for everything, <code>/export 17-5</code> for the 5th sitting of the 17th term.",
+        "export.no_sitting": "No items of term {term}, sitting {sitting}.",
+        "export.file": "items",
+        "export.caption": "{count} items. Edit and send it back to import; read-only columns such as state and due day are ignored on import.",
+    }
+)

@@ -341,3 +341,37 @@ MESSAGES.update(
         "button.next": "下一页 ▶",
     }
 )
+MESSAGES.update(
+    {
+        "cmd.import": "导入：直接发送 .xlsx 或 .csv 文件（管理员）",
+        "cmd.export": "导出：/export 或 /export 17-5（管理员）",
+        "import.usage": "请直接发送 .xlsx 或 .csv 文件（一行表头，列名见 README）。我会先显示预览：新建、修改、不变和有误的行，以及每项修改（原值 → 新值）；确认后才保存，且全部保存或全部不保存。",
+        "import.preview": "📥 <b>导入预览</b>：{name}（尚未保存）",
+        "import.counts": "新建 {created} 条 · 修改 {updated} 条 · 不变 {unchanged} 条 · 有误 {bad} 行",
+        "import.clearing": "本预览按“清空空白单元格”计算：表中为空的单元格将清空已有内容。",
+        "import.changes": "<b>将修改</b>：",
+        "import.changed_item": "第 {line} 行 · 第 {number} 号（{session}）",
+        "import.empty_value": "（空）",
+        "import.more_changes": "……另有 {count} 条修改未列出。",
+        "import.bad_rows": "<b>有误的行</b>（未保存任何数据）：",
+        "import.bad_row": "第 {line} 行：{reason}",
+        "import.more_bad": "……另有 {count} 处错误未列出。",
+        "import.fix_and_resend": "请修改后重新发送文件。",
+        "import.nothing": "没有需要保存的变化。",
+        "button.import": "✅ 确认导入",
+        "button.clear_empty": "🧹 清空空白单元格后预览",
+        "import.progress": "⏳ 正在检查：{done}/{total} 行",
+        "import.storing": "⏳ 正在保存：已检查 {done}/{total} 行",
+        "import.done": "✅ 已导入：新建 {created} 条，修改 {updated} 条，{unchanged} 条不变。",
+        "import.too_large": "文件 {name} 超过 10 MB，无法导入。",
+        "import.unreadable": "无法导入 {name}：{reason}。未保存任何数据。",
+        "import.expired": "这个预览已失效（已确认、已取消或有更新的文件），请重新发送文件。",
+        "import.cancelled": "已取消导入，未保存任何数据。",
+        "import.outdated": "预览之后数据已有变化，未保存任何数据。以下是新的预览，请再次确认。",
+        "import.failed": "数据库错误，未保存任何数据。请稍后再试。",
+        "export.usage": "用法：<code>/export</code> 导出全部，<code>/export 17-5</code> 导出第十七届第五次会议。",
+        "export.no_sitting": "没有第 {term} 届第 {sitting} 次会议的建议。",
+        "export.file": "建议导出",
+        "export.caption": "共 {count} 条。可修改后直接发回导入；状态、答复期限等只读列导入时会被忽略。",
+    }
+)
