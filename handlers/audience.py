@@ -6,8 +6,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from bot.context import Context
-from bot.domain.access import ADMIN, PUBLIC, Viewer, is_admin_id, viewer_in_chat
-from bot.render.i18n import Lang, pick_language
+from bot.domain.access import ADMIN, PUBLIC, Action, Viewer, is_admin_id, may_act, viewer_in_chat
+from bot.render.cards import Rendered
+from bot.render.i18n import Lang, pick_language, t
+from handlers.replying import send
 from storage.accounts import ensure_account, find_account
 from storage.admins import is_granted
 from storage.models import Account
@@ -86,3 +88,16 @@ async def current_account(update: Update, context: Context, session: AsyncSessio
         now=context.bot_data.clock.now(),
         display_name=user.full_name,
     )
+
+
+async def admitted(update: Update, context: Context, action: Action, command: str) -> bool:
+    """The access policy's answer for an admin command; a refused user is told and nothing is written.
+
+    An admitted user's account is made sure of, since admin pushes need the admin's chat.
+    """
+    async with context.bot_data.sessionmaker.begin() as session:
+        if not may_act(await viewer_of(update, context, session), action):
+            await send(update, Rendered(t(lang_of(update, context), "auth.admin_only", command=command)))
+            return False
+        await current_account(update, context, session)
+    return True

@@ -20,7 +20,7 @@ from telegram.error import TelegramError
 from telegram.ext import filters
 
 from bot.context import Context
-from bot.domain.access import Action, may_act
+from bot.domain.access import Action
 from bot.render.cards import Rendered
 from bot.render.i18n import Lang, t
 from bot.render.imports import render_import_preview, render_import_result, render_progress
@@ -38,7 +38,7 @@ from bot.services.imports import (
     preview_of,
     preview_rows,
 )
-from handlers.audience import current_account, lang_of, viewer_of
+from handlers.audience import admitted, lang_of
 from handlers.buttons import pressed
 from handlers.replying import send
 from storage.audit import Actor
@@ -71,16 +71,6 @@ def _user_data(context: Context) -> dict[Any, Any]:
     if data is None:
         raise RuntimeError("no user data for this update")
     return data
-
-
-async def _may(update: Update, context: Context, action: Action, command: str) -> bool:
-    """The access policy's answer; refused users are told and nothing is written."""
-    async with context.bot_data.sessionmaker.begin() as session:
-        if not may_act(await viewer_of(update, context, session), action):
-            await send(update, Rendered(t(lang_of(update, context), "auth.admin_only", command=command)))
-            return False
-        await current_account(update, context, session)  # admin pushes need the admin's chat
-    return True
 
 
 class _Progress:
@@ -133,7 +123,7 @@ async def sheet_upload(update: Update, context: Context) -> None:
     if message is None or message.document is None:
         return
     lang = lang_of(update, context)
-    if not await _may(update, context, Action.import_, "/import"):
+    if not await admitted(update, context, Action.import_, "/import"):
         return
     document = message.document
     name = document.file_name or "import.xlsx"
@@ -152,7 +142,7 @@ async def sheet_upload(update: Update, context: Context) -> None:
 
 async def import_command(update: Update, context: Context) -> None:
     """`/import`: how to import (the file itself is the command)."""
-    if await _may(update, context, Action.import_, "/import"):
+    if await admitted(update, context, Action.import_, "/import"):
         await send(update, Rendered(t(lang_of(update, context), "import.usage")))
 
 
@@ -166,7 +156,7 @@ async def import_button(update: Update, context: Context) -> None:
     if not isinstance(draft, ImportDraft) or draft.id != int(data[1]):
         await send(update, Rendered(t(lang, "import.expired")))
         return
-    if not await _may(update, context, Action.import_, "/import"):
+    if not await admitted(update, context, Action.import_, "/import"):
         return
     if data[2] == "x":
         _user_data(context).pop(DRAFT, None)
@@ -223,7 +213,7 @@ async def _confirm(update: Update, context: Context, draft: ImportDraft) -> None
 async def export_command(update: Update, context: Context) -> None:
     """`/export [term-sitting]`: every item (of that sitting) as an .xlsx in the admin's language."""
     message = update.effective_message
-    if message is None or not await _may(update, context, Action.export, "/export"):
+    if message is None or not await admitted(update, context, Action.export, "/export"):
         return
     lang = lang_of(update, context)
     deps = context.bot_data

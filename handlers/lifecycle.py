@@ -34,7 +34,7 @@ from bot.services.actions import (
     resolve_unit,
     withdraw_item,
 )
-from handlers.audience import current_account, lang_of, viewer_of
+from handlers.audience import admitted, lang_of, viewer_of
 from handlers.buttons import pressed
 from handlers.items import find_item
 from handlers.replying import send
@@ -84,18 +84,6 @@ def _remember(context: Context, pending: Pending) -> int:
     for old in sorted(store)[:-MAX_PENDING]:
         store.pop(old, None)
     return token
-
-
-async def _allowed(update: Update, context: Context, command: str) -> bool:
-    """The access policy's answer for lifecycle actions; refused users are told and nothing is written."""
-    deps = context.bot_data
-    async with deps.sessionmaker.begin() as session:
-        viewer = await viewer_of(update, context, session)
-        if not may_act(viewer, Action.lifecycle):
-            await send(update, Rendered(t(lang_of(update, context), "auth.admin_only", command=command)))
-            return False
-        await current_account(update, context, session)  # admin pushes need the admin's chat
-    return True
 
 
 def _lead(card: Card) -> dict[str, Any] | None:
@@ -199,7 +187,7 @@ async def _start(update: Update, context: Context, pending: Pending, number_text
 
 async def extend_command(update: Update, context: Context) -> None:
     """`/extend <no> <date or months> <reason>`."""
-    if not await _allowed(update, context, "/extend"):
+    if not await admitted(update, context, Action.lifecycle, "/extend"):
         return
     lang = lang_of(update, context)
     number_text, ask, reason = split_extension(" ".join(context.args or []))
@@ -211,7 +199,7 @@ async def extend_command(update: Update, context: Context) -> None:
 
 async def assign_command(update: Update, context: Context) -> None:
     """`/assign <no> <unit>`: reassign, or record a wrong-unit return (a button on the confirmation)."""
-    if not await _allowed(update, context, "/assign"):
+    if not await admitted(update, context, Action.lifecycle, "/assign"):
         return
     lang = lang_of(update, context)
     words = list(context.args or [])
@@ -230,7 +218,7 @@ async def assign_command(update: Update, context: Context) -> None:
 
 async def withdraw_command(update: Update, context: Context) -> None:
     """`/withdraw <no> <reason>`."""
-    if not await _allowed(update, context, "/withdraw"):
+    if not await admitted(update, context, Action.lifecycle, "/withdraw"):
         return
     lang = lang_of(update, context)
     words = list(context.args or [])
