@@ -18,7 +18,7 @@ from bot.domain.lifecycle import IllegalTransition
 from bot.domain.lookup import number_key
 from bot.domain.ratings import RATING_BY_CODE, Rating
 from bot.letters.documents import MAX_BYTES, DocumentError, read_document
-from bot.letters.parser import parse_letter
+from bot.letters.parser import normalize_text, parse_letter
 from bot.render.cards import Button, Rendered, esc
 from bot.render.i18n import t
 from bot.render.preview import render_field_picker, render_preview
@@ -134,8 +134,9 @@ async def document_upload(update: Update, context: Context) -> None:
             term=sitting.term if sitting else None,
             sitting=sitting.sitting if sitting else None,
         )
-        if sitting and sitting.region:
-            cards = [c for c in cards if c["session"]["region"] == sitting.region] or cards
+        if sitting and sitting.region:  # compared on the normalized copy: 長寧區 is 长宁区
+            region = normalize_text(sitting.region)
+            cards = [c for c in cards if normalize_text(c["session"]["region"]) == region] or cards
         card = cards[0] if len(cards) == 1 else None
     if card is None:
         await send(update, Rendered(t(lang, "reply.no_item")))

@@ -51,8 +51,6 @@ SEED_FIELDS = {
 #: Every fixture letter's expected fields and the miss classes of issue 14 (1–10) it is a shape of.
 CORPUS: dict[str, dict[str, Any]] = json.loads((LETTERS / "expected.json").read_text(encoding="utf-8"))
 EXPECTED: dict[str, dict[str, object]] = {name: entry["fields"] for name, entry in CORPUS.items()}
-#: Class 8 (keep a traditional-script letter's own script in the output) is not done yet: these fail, strictly.
-SCRIPT_KEPT = pytest.mark.xfail(strict=True, reason="issue 14 class 8: output keeps the letter's script (not yet)")
 
 
 @pytest.fixture(scope="module")
@@ -110,9 +108,7 @@ def test_to_json_seed_letter_has_design_keys_in_order(tokenizer: Tokenizer) -> N
     assert json.loads(json.dumps(data, ensure_ascii=False)) == data
 
 
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=SCRIPT_KEPT) if 8 in CORPUS[n]["classes"] else n for n in sorted(EXPECTED)]
-)
+@pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_parse_letter_fixture_letter_gives_expected_fields(name: str) -> None:
     assert fields(parse_letter((LETTERS / name).read_text(encoding="utf-8"))) == EXPECTED[name]
 

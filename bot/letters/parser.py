@@ -12,10 +12,11 @@ Pure: imports nothing from telegram, sqlalchemy or apscheduler.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from bot.domain.numerals import NUMERAL_CHARS, parse_chinese_number
@@ -29,8 +30,10 @@ __all__ = [
     "LetterType",
     "ParsedLetter",
     "classify_result",
+    "fold_text",
     "normalize_text",
     "parse_letter",
+    "to_simplified",
 ]
 
 LetterType = Literal["reply", "co-handling"]
@@ -117,41 +120,6 @@ class ParsedLetter:
 # ---------------------------------------------------------------------------------------------------------------
 # Normalization
 
-# Traditional characters that occur in letter furniture, titles and unit names. Deliberately small: only
-# characters whose simplified form is unambiguous (no 著/乾/覆/餘 traps).
-_TRADITIONAL = (
-    "會辦議號屆簽發聯繫係電話區長單復複對關於寧學術員結採納決計劃參條無開佈絡郵編碼陸經濟貿財務衛數據資規"
-    "設環護產業歸檔處廳廣東華國們個為與進這現將報請謝問題見鎮縣書記黨協時間門戶總體實際點應該項費預類別錄"
-    "轉週內簡軟網線驗證層積極優勢義機構導領責負調統籌營醫療養車輛場鐵軌廠畫圖館藝劇壓權歷歲萬億來後從眾幾"
-    "樣質態響聲夠儘盡況辭亂隨嚴舉雖舊識讓論語說讀試認許詢謀變邊遠過運還達適選遺鄉隊陽險雙雜離難須順頭顧風"
-    "飛馬齊龍紅約級紀純紙細組終綜維綠緊練縮績織繼續罰職聽腦興衝補裝製視親覺觀訂討訊診評詳誠誤課談諮豐貝貨"
-    "貫貴貼賓賣購贊趕蹤軍較載輔輕輸農鄰釋鐘錢鍵閒閱闊陳陰雲靈韋頁頻額願顯飯駐鬥魯鮮鳥鹽麥黃齡並準幹臺範鬆"
-    "獲徵裡麼傳僅價兒兩冊凱則創劉劑勞勵勝叢嗎啟喪喬團園圍圓墊壇壞壯壽夢奪奮婦媽寶審寫專尋屬岡島峽崗嶺帥師"
-    "帳帶幣幫廢彈強彙徑徹恆惡惱慣慶憂憶懷戰戲拋挾捨掃掛揀換揮損搖搶攜攝擁擇擊擔擴擾攏敗敘斂斃斬斷晉晝暈暉"
-    "曆曉楊槍樂樓標樞樹橋檢櫃歐歡殘殺殼毀氣沒淚淨淺渦溝滅滬滯滲滿漁漢潔潛澤濃濕濤濱灣災烏煉煙熱燈燒爐爭爺"
-    "牆狀獎獨獵獻琺瑣畝畢異當疊瘋癢盜盞監盤盧睜礎確礙禮禦禪稅種稱穀穩窮竅竊競筆節築籃籤糧糾紋紛紹絆絕給絲"
-    "綁綢綱綴綿緒緝締緩緯縛縫繞繩繪繳纖缽罷羅羨習聖聞聰肅脅脈脫腎腫腳膚膠艙艦艱莊莖葉蒼蓋蓮蔣蔥蕭薦薩藍蘇"
-    "蘭蟲蠶覓覽觸訓講訪詞詩誌誘誰諒諸諾謂謠譜譯譽貞貢貧販貪貯買貸賀賂賃賊賜賞賠賢賤賦賬賭賴賽贈贏趙趨跡踐"
-    "躍軒軸輝輩輪輯轄轟遲遷遼鄧鄭醜針鈔鈴鉛銀銅銘銳銷鋒鋪鋼錦錫錯鍊鍋鍛鏈鏡鑑鑒閃閉閑閘閣閥闆闖闡陣陝階隱"
-    "隸隻雛雞霧靜頂頌頑頒頓頗頰頸顆顏飄飲飼飽飾馭駁駕駛騎騙騰驅驚髒鬧魚鳴鴻鵝鷹鹹麗齒龜"
-)
-_SIMPLIFIED = (
-    "会办议号届签发联系系电话区长单复复对关于宁学术员结采纳决计划参条无开布络邮编码陆经济贸财务卫数据资规"
-    "设环护产业归档处厅广东华国们个为与进这现将报请谢问题见镇县书记党协时间门户总体实际点应该项费预类别录"
-    "转周内简软网线验证层积极优势义机构导领责负调统筹营医疗养车辆场铁轨厂画图馆艺剧压权历岁万亿来后从众几"
-    "样质态响声够尽尽况辞乱随严举虽旧识让论语说读试认许询谋变边远过运还达适选遗乡队阳险双杂离难须顺头顾风"
-    "飞马齐龙红约级纪纯纸细组终综维绿紧练缩绩织继续罚职听脑兴冲补装制视亲觉观订讨讯诊评详诚误课谈咨丰贝货"
-    "贯贵贴宾卖购赞赶踪军较载辅轻输农邻释钟钱键闲阅阔陈阴云灵韦页频额愿显饭驻斗鲁鲜鸟盐麦黄龄并准干台范松"
-    "获征里么传仅价儿两册凯则创刘剂劳励胜丛吗启丧乔团园围圆垫坛坏壮寿梦夺奋妇妈宝审写专寻属冈岛峡岗岭帅师"
-    "帐带币帮废弹强汇径彻恒恶恼惯庆忧忆怀战戏抛挟舍扫挂拣换挥损摇抢携摄拥择击担扩扰拢败叙敛毙斩断晋昼晕晖"
-    "历晓杨枪乐楼标枢树桥检柜欧欢残杀壳毁气没泪净浅涡沟灭沪滞渗满渔汉洁潜泽浓湿涛滨湾灾乌炼烟热灯烧炉争爷"
-    "墙状奖独猎献珐琐亩毕异当叠疯痒盗盏监盘卢睁础确碍礼御禅税种称谷稳穷窍窃竞笔节筑篮签粮纠纹纷绍绊绝给丝"
-    "绑绸纲缀绵绪缉缔缓纬缚缝绕绳绘缴纤钵罢罗羡习圣闻聪肃胁脉脱肾肿脚肤胶舱舰艰庄茎叶苍盖莲蒋葱萧荐萨蓝苏"
-    "兰虫蚕觅览触训讲访词诗志诱谁谅诸诺谓谣谱译誉贞贡贫贩贪贮买贷贺赂赁贼赐赏赔贤贱赋账赌赖赛赠赢赵趋迹践"
-    "跃轩轴辉辈轮辑辖轰迟迁辽邓郑丑针钞铃铅银铜铭锐销锋铺钢锦锡错炼锅锻链镜鉴鉴闪闭闲闸阁阀板闯阐阵陕阶隐"
-    "隶只雏鸡雾静顶颂顽颁顿颇颊颈颗颜飘饮饲饱饰驭驳驾驶骑骗腾驱惊脏闹鱼鸣鸿鹅鹰咸丽齿龟"
-)
-
 # NFKC folds full-width letters, digits and punctuation to ASCII, odd spaces to spaces and Kangxi radicals (as PDF
 # text layers have them) to the ideographs. It would also flatten symbols that read differently once flattened:
 # ① to 1, ㎡ to m2, … to ..., ² to 2, ℃ to °C. Those stay as printed.
@@ -178,9 +146,7 @@ _PUNCTUATION = {
     "\v": "\n",
     "\r": "\n",
 }
-_TRANSLATE = str.maketrans(
-    {**dict(zip(_TRADITIONAL, _SIMPLIFIED, strict=True)), **_PUNCTUATION}
-)  # strict: same lengths
+_TRANSLATE = str.maketrans(_PUNCTUATION)
 _ASCII_COLON = re.compile(r"(?<!\d):|:(?!\d)")
 _ASCII_COMMA = re.compile(r"(?<!\d),|,(?!\d)")
 _ASCII_STOP = re.compile(r"(?<=[\u4e00-\u9fff”）])\.(?=[\u4e00-\u9fff“（]|\s*$)", re.MULTILINE)
@@ -196,13 +162,104 @@ def _nfkc(text: str) -> str:
     return "".join(parts)
 
 
-def normalize_text(text: str) -> str:
-    """Map traditional characters to simplified, full-width letters and digits to ASCII, and ASCII
-    punctuation that Chinese text uses to its full-width form (keeping 10:30 and 1,000)."""
+def fold_text(text: str) -> str:
+    """Full-width letters and digits to ASCII, and ASCII punctuation that Chinese text uses to its full-width form
+    (keeping 10:30 and 1,000); the script is kept. Field values are cut from this form of the letter."""
     text = _nfkc(text.replace("\r\n", "\n")).translate(_TRANSLATE)
     text = _ASCII_COLON.sub("：", text)
     text = _ASCII_STOP.sub("。", text)
     return _ASCII_COMMA.sub("，", text)
+
+
+@functools.cache
+def _t2s() -> Any:
+    import opencc  # imported here: its dictionaries load on first use, not at start-up
+
+    return opencc.OpenCC("t2s")
+
+
+def _convert(text: str) -> str:
+    try:
+        return str(_t2s().convert(text))
+    except (UnicodeError, ValueError, RuntimeError):  # a lone surrogate cannot cross into the C++ library
+        return text
+
+
+@functools.cache
+def _char_to_simplified(ch: str) -> str:
+    converted = _convert(ch)
+    return converted if len(converted) == 1 else ch
+
+
+def to_simplified(text: str) -> str:
+    """Traditional characters to simplified (OpenCC ``t2s``), one character for one: the result is as long as
+    ``text``, so an offset into it is an offset into ``text``. OpenCC converts phrase by phrase; where a phrase
+    would change the length, that line is converted character by character instead."""
+    converted = _convert(text)
+    if len(converted) == len(text) and converted.count("\n") == text.count("\n"):
+        return converted
+    lines = []
+    for line in text.split("\n"):
+        done = _convert(line)
+        lines.append(done if len(done) == len(line) else "".join(map(_char_to_simplified, line)))
+    return "\n".join(lines)
+
+
+def normalize_text(text: str) -> str:
+    """The letter's normalized copy, which the parser reads and matching compares: :func:`fold_text`, then
+    traditional characters to simplified (:func:`to_simplified`)."""
+    return to_simplified(fold_text(text))
+
+
+@dataclass(frozen=True, slots=True)
+class _Script:
+    """A letter's own script: a value read from the normalized (simplified) copy is given back as the letter
+    prints it, from the same offsets of the folded text (the two have the same length)."""
+
+    simple: str
+    printed: str
+    changed: dict[str, str]  # simplified character → the letter's own, where the two differ (first seen)
+
+    @classmethod
+    def of(cls, simple: str, printed: str) -> _Script:
+        changed: dict[str, str] = {}
+        for s, p in zip(simple, printed, strict=True):
+            if s != p:
+                changed.setdefault(s, p)
+        return cls(simple, printed, changed)
+
+    def restore(self, value: str | None) -> str | None:
+        if not value or not any(ch in self.changed for ch in value):
+            return value
+        at = self.simple.find(value)
+        if at >= 0:
+            return self.printed[at : at + len(value)]
+        # the value lost the spaces and line breaks that the letter has inside it: align its other characters
+        chars = [ch for ch in value if not ch.isspace()]
+        m = re.search(r"\s*".join(map(re.escape, chars)), self.simple) if chars else None
+        if m is None:  # put together from several places (张三、李四): character by character
+            return "".join(self.changed.get(ch, ch) for ch in value)
+        spots = iter([i for i in range(m.start(), m.end()) if not self.simple[i].isspace()])
+        return "".join(ch if ch.isspace() else self.printed[next(spots)] for ch in value)
+
+    def letter(self, letter: ParsedLetter) -> ParsedLetter:
+        """``letter`` with every printed value in the letter's own script; the closed sets (kind, body, the
+        result class) and the keywords, which are for matching, stay normalized."""
+        r = self.restore
+        session = letter.session
+        contact = letter.contact
+        return replace(
+            letter,
+            session=None if session is None else replace(session, region=r(session.region)),
+            proposers=tuple(r(p) or p for p in letter.proposers),
+            title=r(letter.title),
+            result=r(letter.result),
+            signer=r(letter.signer),
+            unit=r(letter.unit),
+            contact=Contact(r(contact.name), r(contact.phone), r(contact.address), r(contact.postcode)),
+            doc_number=r(letter.doc_number),
+            summary=r(letter.summary) or "",
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -429,8 +486,9 @@ class _Prepared:
 
 
 def _prepare(text: str) -> _Prepared:
-    """Normalize, split into clean lines, and strip debris, publisher metadata, 抄送 lines and a repeated copy."""
-    raw = normalize_text(text).split("\n")
+    """Split the normalized text into clean lines, and strip debris, publisher metadata, 抄送 lines and a repeated
+    copy."""
+    raw = text.split("\n")
     lines: list[str] = []
     metadata: list[tuple[str, str, str]] = []
     meta_title = ""
@@ -828,7 +886,18 @@ def parse_letter(text: str, *, tokenizer: Tokenizer | None = None) -> ParsedLett
     contact footer). Title facts (type, kind, session, number) come from the header, falling back to the
     body's first sentence; labelled values come from outside the body. ``summary`` and ``keywords`` come from
     ``tokenizer`` over the body (``""`` and ``()`` without one).
+
+    The parser reads the normalized (simplified) copy of the letter; every printed value is then cut from the
+    letter's own text, so a traditional-script letter's title, names and unit stay traditional.
     """
+    printed = fold_text(text)
+    simple = to_simplified(printed)
+    letter = _parse(simple, tokenizer)
+    return letter if simple == printed else _Script.of(simple, printed).letter(letter)
+
+
+def _parse(text: str, tokenizer: Tokenizer | None) -> ParsedLetter:
+    """:func:`parse_letter` on the normalized text."""
     prepared = _prepare(text)
     lines = list(prepared.lines)
 

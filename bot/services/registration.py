@@ -20,7 +20,7 @@ from bot.domain.extensions import parse_day
 from bot.domain.lifecycle import Action, IllegalTransition, State, transition
 from bot.domain.lookup import number_key
 from bot.domain.ratings import is_tracking, result_class
-from bot.letters.parser import ParsedLetter, classify_result
+from bot.letters.parser import ParsedLetter, classify_result, normalize_text
 from bot.services.events import event_record
 from bot.services.recipients import recipient_view as _view
 from bot.text import Tokenizer
@@ -100,8 +100,9 @@ def check_draft(draft: LetterDraft, card: Card, *, has_reply: bool) -> list[tupl
             )
         )
     names = [d["name"] for d in card["deputies"]]
+    known = {_norm(n) for n in names}  # a traditional-script letter names the deputy in its own script
     if f.get("proposers"):
-        strangers = [n for n in re.split(r"[、,，]", str(f["proposers"])) if n and n not in names]
+        strangers = [n for n in re.split(r"[、,，]", str(f["proposers"])) if n and _norm(n) not in known]
         if strangers:
             flags.append(("reply.flag.deputy", {"letter": "、".join(strangers), "item": "、".join(names) or "—"}))
     lead = next((u for u in card["units"] if u["role"] == "lead"), None)
@@ -118,7 +119,8 @@ def check_draft(draft: LetterDraft, card: Card, *, has_reply: bool) -> list[tupl
 
 
 def _norm(name: str) -> str:
-    return re.sub(r"\s+", "", name).removeprefix("上海市")
+    """A name as matching compares it: the normalized (simplified) copy, without spaces or 上海市."""
+    return re.sub(r"\s+", "", normalize_text(name)).removeprefix("上海市")
 
 
 def set_field(draft: LetterDraft, name: str, text: str) -> str | None:
