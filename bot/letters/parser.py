@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -35,6 +36,8 @@ __all__ = [
     "parse_letter",
     "to_simplified",
 ]
+
+logger = logging.getLogger(__name__)
 
 LetterType = Literal["reply", "co-handling"]
 LetterKind = Literal["代表建议", "议案", "政协提案"]
@@ -173,14 +176,20 @@ def fold_text(text: str) -> str:
 
 @functools.cache
 def _t2s() -> Any:
-    import opencc  # imported here: its dictionaries load on first use, not at start-up
-
+    try:
+        import opencc  # imported here: its dictionaries load on first use, not at start-up
+    except ImportError:  # an environment installed before opencc joined the dependencies: `make install`
+        logger.error("opencc is not installed: traditional-script letters are read as printed (run make install)")
+        return None
     return opencc.OpenCC("t2s")
 
 
 def _convert(text: str) -> str:
+    converter = _t2s()
+    if converter is None:
+        return text
     try:
-        return str(_t2s().convert(text))
+        return str(converter.convert(text))
     except (UnicodeError, ValueError, RuntimeError):  # a lone surrogate cannot cross into the C++ library
         return text
 
