@@ -179,8 +179,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(run_export(settings, args.file, out=sys.stdout, err=sys.stderr))
     if command == "parse-letter":
         from bot.letters.cli import parse_letter_command
+        from bot.letters.documents import ArchiveLimits
 
-        return parse_letter_command(args.file, as_json=args.json, out=sys.stdout, err=sys.stderr)
+        return parse_letter_command(
+            args.file, as_json=args.json, out=sys.stdout, err=sys.stderr, limits=ArchiveLimits.of(settings)
+        )
     return 2
 
 

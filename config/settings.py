@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     jurisdiction: str = "shanghai"
     jurisdictions: dict[str, Jurisdiction] = Field(default_factory=dict)
     log_level: str = "INFO"
+    #: how much a .docx or .xlsx may unpack to, and how many entries it may hold (checked before parsing)
+    archive_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024 * 1024)
+    archive_max_entries: int = Field(default=10_000, ge=10)
 
     @classmethod
     def settings_customise_sources(

@@ -27,6 +27,7 @@ from bot.render.imports import render_import_preview, render_import_result, rend
 from bot.services.imports import (
     MAX_BYTES,
     PROGRESS_EVERY,
+    ArchiveLimits,
     ImportRefused,
     ImportReport,
     ParsedFile,
@@ -132,7 +133,7 @@ async def sheet_upload(update: Update, context: Context) -> None:
         return
     data = bytes(await (await document.get_file()).download_as_bytearray())
     try:
-        parsed = await parse_file(name, data)
+        parsed = await parse_file(name, data, limits=ArchiveLimits.of(context.bot_data.settings))
     except SpreadsheetError as exc:
         reason = exc.message_zh if lang == "zh" else exc.message_en
         await send(update, Rendered(t(lang, "import.unreadable", name=html.escape(name), reason=html.escape(reason))))

@@ -17,7 +17,7 @@ from bot.domain.drafts import EDITABLE, LetterDraft
 from bot.domain.lifecycle import IllegalTransition
 from bot.domain.lookup import number_key
 from bot.domain.ratings import RATING_BY_CODE, Rating
-from bot.letters.documents import MAX_BYTES, DocumentError, read_document
+from bot.letters.documents import MAX_BYTES, ArchiveLimits, DocumentError, read_document
 from bot.letters.parser import normalize_text, parse_letter
 from bot.render.cards import Button, Rendered, esc
 from bot.render.i18n import t
@@ -112,7 +112,7 @@ async def document_upload(update: Update, context: Context) -> None:
     data = bytes(await (await document.get_file()).download_as_bytearray())
     name = document.file_name or "letter"
     try:
-        text = await asyncio.to_thread(read_document, name, data)
+        text = await asyncio.to_thread(read_document, name, data, limits=ArchiveLimits.of(deps.settings))
     except DocumentError as exc:
         await send(update, Rendered(html.escape(exc.message(lang))))
         return

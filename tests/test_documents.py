@@ -219,7 +219,8 @@ def test_read_document_docx_with_broken_xml_refused_as_corrupt() -> None:
 
 
 @pytest.mark.parametrize(
-    "code", ["empty", "too_large", "encrypted", "no_text_layer", "unknown_type", "binary", "corrupt"]
+    "code",
+    ["empty", "too_large", "unpacks_too_large", "encrypted", "no_text_layer", "unknown_type", "binary", "corrupt"],
 )
 def test_document_error_every_code_has_one_line_messages(code: str) -> None:
     error = DocumentError(code)  # type: ignore[arg-type]

@@ -1,7 +1,8 @@
 """Uploaded files as bytes, before any reader looks inside: which format the first bytes announce, and how a text
-file decodes. Shared by the letter readers and the spreadsheet reader, so both refuse and accept the same files.
+file decodes, and whether a ZIP package stays within its limits (a zip bomb does not). Shared by the letter readers
+and the spreadsheet reader, so both refuse and accept the same files.
 
-Pure: imports nothing of ours but `bot.files`; never telegram, sqlalchemy, apscheduler or `storage`.
+Pure: imports nothing of ours but `bot.files` and `config`; never telegram, sqlalchemy, apscheduler or `storage`.
 """
 
 from typing import Final

@@ -10,14 +10,16 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from bot.letters.documents import MAX_BYTES, DocumentError, read_document
+from bot.letters.documents import DEFAULT_LIMITS, MAX_BYTES, ArchiveLimits, DocumentError, read_document
 from bot.letters.parser import ParsedLetter, parse_letter
 from bot.text import Tokenizer, default_userdict
 
 __all__ = ["describe_letter", "parse_letter_command", "parse_letter_file"]
 
 
-def parse_letter_command(path: Path, *, as_json: bool, out: TextIO, err: TextIO) -> int:
+def parse_letter_command(
+    path: Path, *, as_json: bool, out: TextIO, err: TextIO, limits: ArchiveLimits = DEFAULT_LIMITS
+) -> int:
     """Run ``parse-letter``: print the fields (one JSON object with ``as_json``) and return the exit code.
 
     A file that cannot be read prints one line to ``err`` (Chinese, then English) and returns 1.
@@ -30,7 +32,7 @@ def parse_letter_command(path: Path, *, as_json: bool, out: TextIO, err: TextIO)
         print(f"parse-letter: {path}: 无法打开文件 / cannot open the file ({exc.strerror or exc})", file=err)
         return 1
     try:
-        text = read_document(path.name, data)
+        text = read_document(path.name, data, limits=limits)
     except DocumentError as exc:
         print(f"parse-letter: {path}: {exc.message_zh} / {exc.message_en}", file=err)
         return 1

@@ -1,23 +1,25 @@
 """Document readers: turn an uploaded letter (.txt, .docx or .pdf) into text, or refuse it with a clear reason.
 
-Every refusal is a :class:`DocumentError` whose ``code`` says why (empty, too large, encrypted, a scan without a
-text layer, an unknown type, binary garbage, a damaged file) and which carries a one-line message in Chinese and
-in English, ready to show to the user or to print from the CLI.
+Every refusal is a :class:`DocumentError` whose ``code`` says why (empty, too large, a .docx that unpacks to too
+much (a zip bomb), encrypted, a scan without a text layer, an unknown type, binary garbage, a damaged file) and
+which carries a one-line message in Chinese and in English, ready to show to the user or to print from the CLI.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import zipfile
 from typing import Any, Final, Literal
 
 from bot.files import MAX_BYTES, decoding
+from bot.files.archives import DEFAULT_LIMITS, ArchiveLimits, ArchiveRefused, check_archive
 from bot.files.magic import OLE_MAGIC, PDF_MAGIC, ZIP_MAGIC
 from bot.text import despace_cjk, is_page_number, reflow
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "MAX_BYTES",
+    "ArchiveLimits",
     "DocumentError",
     "DocumentErrorCode",
     "decode_text",
@@ -30,11 +32,17 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-DocumentErrorCode = Literal["empty", "too_large", "encrypted", "no_text_layer", "unknown_type", "binary", "corrupt"]
+DocumentErrorCode = Literal[
+    "empty", "too_large", "unpacks_too_large", "encrypted", "no_text_layer", "unknown_type", "binary", "corrupt"
+]
 
 _MESSAGES: Final[dict[DocumentErrorCode, tuple[str, str]]] = {
     "empty": ("文件是空的，没有可读取的文字。", "The file is empty: there is no text to read."),
     "too_large": ("文件超过 10 MB，无法处理。", "The file is larger than 10 MB."),
+    "unpacks_too_large": (
+        "文件解压后过大或部件过多（可能是“压缩炸弹”），为安全起见没有读取。",
+        "The file unpacks to too much data or too many parts (possibly a zip bomb), so it was not read.",
+    ),
     "encrypted": (
         "文件已加密，请去除密码后重新上传。",
         "The file is encrypted: remove the password and upload it again.",
@@ -72,10 +80,11 @@ class DocumentError(Exception):
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 
 
-def read_document(filename: str, data: bytes) -> str:
+def read_document(filename: str, data: bytes, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> str:
     """Read a .txt, .docx or .pdf file's text. The content's magic bytes win over a misleading extension.
 
-    Raises :class:`DocumentError` for an empty, oversized, encrypted, textless, unknown, binary or damaged file.
+    Raises :class:`DocumentError` for an empty, oversized, encrypted, textless, unknown, binary or damaged file,
+    and for a .docx that would unpack beyond ``limits``.
     """
     if len(data) > MAX_BYTES:
         raise DocumentError("too_large")
@@ -85,7 +94,7 @@ def read_document(filename: str, data: bytes) -> str:
     if data.startswith(PDF_MAGIC) or (suffix == "pdf" and PDF_MAGIC in data[:1024]):
         return read_pdf(data)
     if data.startswith(ZIP_MAGIC):
-        return read_docx(data)
+        return read_docx(data, limits=limits)
     if data.startswith(OLE_MAGIC):
         # An OLE container is either an encrypted Office file or a legacy .doc, which we do not read.
         raise DocumentError("encrypted" if _ENCRYPTED_PACKAGE in data else "unknown_type")
@@ -114,13 +123,16 @@ def decode_text(data: bytes) -> str:
         raise DocumentError("empty" if exc.reason == "empty" else "binary", exc.detail) from exc
 
 
-def read_docx(data: bytes) -> str:
-    """Paragraphs and tables of a .docx body in document order; a table row becomes its cells joined by tabs."""
+def read_docx(data: bytes, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> str:
+    """Paragraphs and tables of a .docx body in document order; a table row becomes its cells joined by tabs.
+
+    The package is measured first (:func:`bot.files.archives.check_archive`): nothing is inflated beyond ``limits``.
+    """
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise DocumentError("corrupt", str(exc)) from exc
+        names = check_archive(data, limits)
+    except ArchiveRefused as exc:
+        code: DocumentErrorCode = "corrupt" if exc.reason == "corrupt" else "unpacks_too_large"
+        raise DocumentError(code, exc.detail) from exc
     if "word/document.xml" not in names:
         raise DocumentError("unknown_type", "a ZIP file that is not a Word document")
     try:

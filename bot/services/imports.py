@@ -48,7 +48,7 @@ from bot.spreadsheets.columns import (
     SpreadsheetError,
 )
 from bot.spreadsheets.merge import FieldChange, diff, merge, pad_numbers
-from bot.spreadsheets.read import read_sheet
+from bot.spreadsheets.read import DEFAULT_LIMITS, ArchiveLimits, read_sheet
 from bot.spreadsheets.validate import ImportRow, RowError, validate
 from bot.spreadsheets.write import ExportRow, write_export
 from config.settings import Jurisdiction, Settings
@@ -63,6 +63,7 @@ from storage.proposals import EventRecord, ProposalRecord, SessionKey, StoredIte
 __all__ = [
     "MAX_BYTES",
     "PROGRESS_EVERY",
+    "ArchiveLimits",
     "ImportRefused",
     "ImportReport",
     "ItemChange",
@@ -609,15 +610,16 @@ class ParsedFile:
         return len({e.line for e in self.errors})
 
 
-def _parse(name: str, data: bytes) -> ParsedFile:
-    sheet = read_sheet(name, data)
+def _parse(name: str, data: bytes, limits: ArchiveLimits) -> ParsedFile:
+    sheet = read_sheet(name, data, limits=limits)
     rows, errors = validate(sheet.rows)
     return ParsedFile(tuple(rows), tuple(errors), frozenset(sheet.columns), sheet.read_only, sheet.warnings)
 
 
-async def parse_file(name: str, data: bytes) -> ParsedFile:
-    """Read and validate an import file off the event loop; raises ``SpreadsheetError`` for a whole-file problem."""
-    return await asyncio.to_thread(_parse, name, data)
+async def parse_file(name: str, data: bytes, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> ParsedFile:
+    """Read and validate an import file off the event loop; raises ``SpreadsheetError`` for a whole-file problem
+    (a workbook that unpacks beyond ``limits`` among them)."""
+    return await asyncio.to_thread(_parse, name, data, limits)
 
 
 #: How many changed items a preview lists field by field (the counts always cover them all).
@@ -663,7 +665,7 @@ async def run_import(
         _say(err, f"无法读取文件 {path}：{exc.strerror or exc}", f"cannot read {path}: {exc.strerror or exc}")
         return 2
     try:
-        parsed = await parse_file(path.name, data)
+        parsed = await parse_file(path.name, data, limits=ArchiveLimits.of(settings))
     except SpreadsheetError as exc:
         _say(err, f"无法导入 {path.name}：{exc.message_zh}", f"cannot import {path.name}: {exc.message_en}")
         _say(err, "未保存任何数据", "nothing was stored")

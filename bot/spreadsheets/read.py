@@ -23,6 +23,7 @@ from typing import Any, Final
 
 import openpyxl
 
+from bot.files.archives import DEFAULT_LIMITS, ArchiveLimits, ArchiveRefused, check_archive
 from bot.files.decoding import UndecodableText, decode_text
 from bot.files.magic import OLE_MAGIC, ZIP_MAGIC
 from bot.spreadsheets.columns import (
@@ -39,7 +40,7 @@ from bot.spreadsheets.columns import (
     is_blank,
 )
 
-__all__ = ["RawRow", "Sheet", "read_rows", "read_sheet"]
+__all__ = ["DEFAULT_LIMITS", "ArchiveLimits", "RawRow", "Sheet", "read_rows", "read_sheet"]
 
 _MAX_COLUMNS: Final = 256
 _HEADER_SEARCH_ROWS: Final = 10  # a title row or two above the header is common in government exports
@@ -95,13 +96,16 @@ class Sheet:
     read_only: tuple[str, ...] = ()
 
 
-def read_rows(filename: str, data: bytes) -> list[RawRow]:
+def read_rows(filename: str, data: bytes, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> list[RawRow]:
     """The data rows of a .csv or .xlsx file; raises ``SpreadsheetError`` for a whole-file problem."""
-    return list(read_sheet(filename, data).rows)
+    return list(read_sheet(filename, data, limits=limits).rows)
 
 
-def read_sheet(filename: str, data: bytes) -> Sheet:
-    """Read a .csv or .xlsx file (the first sheet), find its header row and map the columns to fields."""
+def read_sheet(filename: str, data: bytes, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> Sheet:
+    """Read a .csv or .xlsx file (the first sheet), find its header row and map the columns to fields.
+
+    A workbook is measured before openpyxl opens it: one that would unpack beyond ``limits`` is refused.
+    """
     if len(data) > MAX_BYTES:
         raise SpreadsheetError(
             f"文件超过 {MAX_BYTES // (1024 * 1024)} MB，请拆分后再导入",
@@ -119,6 +123,7 @@ def read_sheet(filename: str, data: bytes) -> Sheet:
     # still a CSV.
     grid: Iterable[tuple[int, list[CellValue]]]
     if data.startswith(ZIP_MAGIC):
+        _check_workbook(data, limits)
         grid = _xlsx_grid(data)
     elif suffix == ".xlsx" and b"\x00" in data[:4096]:
         raise _corrupt_xlsx()
@@ -178,6 +183,18 @@ def _corrupt_xlsx() -> SpreadsheetError:
         "工作簿已损坏或不是有效的 .xlsx 文件",
         "the workbook is damaged or not a valid .xlsx file",
     )
+
+
+def _check_workbook(data: bytes, limits: ArchiveLimits) -> None:
+    try:
+        check_archive(data, limits)
+    except ArchiveRefused as exc:
+        if exc.reason == "corrupt":
+            raise _corrupt_xlsx() from exc
+        raise SpreadsheetError(
+            "工作簿解压后过大或部件过多（可能是“压缩炸弹”），为安全起见没有读取",
+            "the workbook unpacks to too much data or too many parts (possibly a zip bomb), so it was not read",
+        ) from exc
 
 
 def _xlsx_grid(data: bytes) -> Iterator[tuple[int, list[CellValue]]]:
