@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from bot.context import Context
-from bot.domain.access import ADMIN, PUBLIC, Action, Viewer, is_admin_id, may_act, viewer_in_chat
+from bot.domain.access import ADMIN, PUBLIC, Action, Viewer, account_viewer, is_admin_id, may_act, viewer_in_chat
 from bot.render.cards import Rendered
 from bot.render.i18n import Lang, pick_language, t
 from handlers.replying import send
@@ -71,9 +71,9 @@ async def _role_of(update: Update, context: Context, session: AsyncSession) -> V
     if await is_admin(update, context, session):
         return ADMIN
     account = await find_account(session, telegram_id=user.id)
-    if account is None or not account.active or account.role not in {"deputy", "unit"}:
-        return PUBLIC  # a stored `admin` role is not an admin
-    return Viewer(role=account.role, deputy_id=account.deputy_id, unit_id=account.unit_id)
+    if account is None or not account.active:
+        return PUBLIC
+    return account_viewer(admin=False, role=account.role, deputy_id=account.deputy_id, unit_id=account.unit_id)
 
 
 async def current_account(update: Update, context: Context, session: AsyncSession) -> Account | None:

@@ -257,7 +257,7 @@ async def confirm_button(update: Update, context: Context) -> None:
     deps = context.bot_data
     user = update.effective_user
     actor = Actor(user.id if user else None, user.full_name if user else "")
-    acting = Acting(actor, deps.clock.now(), deps.settings.profile, deps.calendar, deps.settings.tz)
+    acting = Acting(actor, deps.clock.now(), deps.settings.profile, deps.calendar, deps.settings.tz, deps.admins)
     proposal_id = pending.proposal_id
     try:
         async with deps.sessionmaker.begin() as session:

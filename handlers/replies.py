@@ -214,6 +214,7 @@ async def _confirm(update: Update, context: Context, draft: LetterDraft, card: C
                 tz=deps.settings.tz,
                 tokenizer=tokenizer,
                 audit=Actor(user.id if user else None, user.full_name if user else ""),
+                admin_ids=deps.admins,
             )
     except ReplaceNeeded:
         draft.flags = check_draft(draft, card, has_reply=True)

@@ -11,11 +11,13 @@ from bot.domain.access import (
     PUBLIC,
     Action,
     Viewer,
+    account_viewer,
     is_admin_id,
     may_act,
     may_rate,
     may_read_reply_text,
     may_see_item,
+    may_see_letter,
     may_see_rating_reason,
     may_see_reply,
     may_see_timeline,
@@ -139,3 +141,23 @@ def test_access_admin_is_listed_or_granted_never_stored() -> None:
     assert is_admin_id(1, listed={1}, granted=set())
     assert is_admin_id(2, listed={1}, granted={2})
     assert not is_admin_id(3, listed={1}, granted={2})
+
+
+@pytest.mark.parametrize("viewer", OWNERS)
+def test_access_a_letter_being_registered_is_read_by_the_item_s_own(viewer: Viewer) -> None:
+    for public_item in (True, False):
+        assert may_see_letter(_card(public=public_item, reply_public=None), viewer, public=False)
+
+
+@pytest.mark.parametrize("viewer", OUTSIDERS)
+def test_access_a_letter_being_registered_follows_its_flag_and_the_item_for_outsiders(viewer: Viewer) -> None:
+    assert may_see_letter(_card(reply_public=None), viewer, public=None)  # unset counts as public
+    assert not may_see_letter(_card(reply_public=None), viewer, public=False)
+    assert not may_see_letter(_card(public=False, reply_public=None), viewer, public=True)
+
+
+def test_access_account_viewer_trusts_no_stored_admin_role() -> None:
+    assert account_viewer(admin=False, role="admin", deputy_id=None, unit_id=None) == PUBLIC
+    assert account_viewer(admin=True, role="public", deputy_id=None, unit_id=None) == ADMIN
+    assert account_viewer(admin=False, role="unit", deputy_id=None, unit_id=5) == OWN_UNIT
+    assert account_viewer(admin=False, role="deputy", deputy_id=1, unit_id=None) == OWN_DEPUTY

@@ -26,7 +26,6 @@ def test_reply_plans_deputy_gets_reply_and_later_a_rating_request() -> None:
         audience=[Audience(_view(1, "deputy"), own=True), Audience(_view(2, "public"))],
         reply_id=5,
         params=PARAMS,
-        public=True,
         now=FRIDAY_EVENING,
         profile=PROFILE,
         calendar=CAL,
@@ -40,16 +39,17 @@ def test_reply_plans_deputy_gets_reply_and_later_a_rating_request() -> None:
 
 def test_reply_plans_withheld_reply_reaches_outsiders_without_text() -> None:
     plans = reply_plans(
-        audience=[Audience(_view(1, "deputy"), own=True), Audience(_view(2, "public"))],
+        audience=[Audience(_view(1, "deputy"), own=True), Audience(_view(2, "public"), reads_reply=False)],
         reply_id=5,
-        params=PARAMS,
-        public=False,
+        params={**PARAMS, "summary": "摘要", "unit": "区科委", "date": "2024-04-29"},
         now=FRIDAY_EVENING,
         profile=PROFILE,
         calendar=CAL,
     )
-    by_account = {p.recipient_account_id: p.kind for p in plans if p.kind != "feedback_request"}
-    assert by_account == {1: "reply_registered", 2: "reply_withheld"}
+    by_account = {p.recipient_account_id: p for p in plans if p.kind != "feedback_request"}
+    assert {k: p.kind for k, p in by_account.items()} == {1: "reply_registered", 2: "reply_withheld"}
+    assert dict(by_account[2].params) == {"proposal_id": 7, "number": "018", "title": "硅巷", "reply_id": 5}
+    assert by_account[1].params["summary"] == "摘要"
 
 
 def test_reply_plans_honour_deputy_quiet_hours() -> None:
@@ -57,7 +57,6 @@ def test_reply_plans_honour_deputy_quiet_hours() -> None:
         audience=[Audience(_view(1, "deputy", (time(21), time(8))), own=True)],
         reply_id=5,
         params=PARAMS,
-        public=True,
         now=FRIDAY_EVENING,
         profile=PROFILE,
         calendar=CAL,
@@ -88,7 +87,6 @@ def test_render_push_feedback_request_has_rating_buttons() -> None:
             audience=[Audience(_view(1, "deputy"), own=True)],
             reply_id=9,
             params=PARAMS,
-            public=True,
             now=FRIDAY_EVENING,
             profile=PROFILE,
             calendar=CAL,

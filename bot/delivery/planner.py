@@ -378,12 +378,20 @@ FEEDBACK_REQUEST: Final = "feedback_request"
 UNSATISFIED: Final = "unsatisfied"
 
 
+#: What a push about a withheld reply may carry: the item as its card shows it to that recipient, and the reply's
+#: id; never the result, its class, the summary, the unit or the date (the outbox row stores only these).
+WITHHELD_PARAMS: Final = ("proposal_id", "number", "title", "reply_id")
+
+
 @dataclass(frozen=True, slots=True)
 class Audience:
-    """Someone who hears about a reply: a follower, or (``own``) one of the item's deputies or co-signers."""
+    """Someone who hears about a reply: a follower, or (``own``) one of the item's deputies or co-signers, who is
+    also asked to rate it. ``reads_reply`` is the access policy's answer for this recipient and this letter; the
+    caller leaves out whoever may not see the item at all."""
 
     recipient: RecipientView
     own: bool = False
+    reads_reply: bool = True
 
 
 def reply_plans(
@@ -391,27 +399,27 @@ def reply_plans(
     audience: Sequence[Audience],
     reply_id: int,
     params: Mapping[str, str | int],
-    public: bool,
     now: datetime,
     profile: Jurisdiction,
     calendar: WorkCalendar,
 ) -> list[Plan]:
-    """A registered reply: the reply (withheld text for outsiders when not public) to everyone, and to the
-    item's own deputies a request to rate it `feedback_after_days` later."""
+    """A registered reply: the reply to whoever may read it, the withheld notice (number and title only) to the
+    others, and to the item's own deputies a request to rate it `feedback_after_days` later."""
     now = _aware_now(now)
     later = now + timedelta(days=profile.feedback_after_days)
     params = MappingProxyType({**params, "reply_id": reply_id})
+    withheld = MappingProxyType({k: params[k] for k in WITHHELD_PARAMS if k in params})
     plans: list[Plan] = []
     for member in audience:
         r = member.recipient
-        kind = REPLY_REGISTERED if public or member.own else REPLY_WITHHELD
+        kind = REPLY_REGISTERED if member.reads_reply else REPLY_WITHHELD
         plans.append(
             Plan(
                 recipient_account_id=r.account_id,
                 chat_id=r.chat_id,
                 kind=kind,
                 text_key=f"push.{kind}",
-                params=params,
+                params=params if member.reads_reply else withheld,
                 due_at=schedule(now, r, profile=profile, calendar=calendar),
                 dedup_key=f"reply:{reply_id}:{r.account_id}",
             )

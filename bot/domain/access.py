@@ -25,12 +25,14 @@ __all__ = [
     "PUBLIC",
     "Action",
     "Viewer",
+    "account_viewer",
     "is_admin_id",
     "is_own",
     "may_act",
     "may_rate",
     "may_read_reply_text",
     "may_see_item",
+    "may_see_letter",
     "may_see_rating_reason",
     "may_see_reply",
     "may_see_timeline",
@@ -89,6 +91,16 @@ def is_admin_id(telegram_id: int, *, listed: Collection[int], granted: Collectio
     return telegram_id in listed or telegram_id in granted
 
 
+def account_viewer(*, admin: bool, role: str, deputy_id: int | None, unit_id: int | None) -> Viewer:
+    """The viewer a stored account stands for: `admin` as `is_admin_id` derived it (a stored `admin` role counts
+    for nothing), else a deputy or unit binding, else public."""
+    if admin:
+        return ADMIN
+    if role in {"deputy", "unit"}:
+        return Viewer(role=role, deputy_id=deputy_id, unit_id=unit_id)
+    return PUBLIC
+
+
 def viewer_in_chat(viewer: Viewer, *, private_chat: bool) -> Viewer:
     """Who a chat's answers are for: in a group everyone reads them, so they show public content only (and
     grant no role's rights), whoever asked; in the private chat, the viewer themselves."""
@@ -126,12 +138,16 @@ def may_see_item(card: Card, viewer: Viewer) -> bool:
     return bool(card.get("public", True)) or is_own(card, viewer)
 
 
+def may_see_letter(card: Card, viewer: Viewer, *, public: bool | None) -> bool:
+    """A reply letter of this item (the current one, or one being registered) whose own flag is `public`:
+    when the item may be seen and the letter is public (unset counts as public) or the item is the viewer's."""
+    return may_see_item(card, viewer) and (public is not False or is_own(card, viewer))
+
+
 def may_see_reply(card: Card, viewer: Viewer) -> bool:
     """The current reply's result, summary and rating: when the item may be seen and the reply is public or own."""
     reply = card["reply"]
-    if reply is None or not may_see_item(card, viewer):
-        return False
-    return reply["public"] is not False or is_own(card, viewer)
+    return reply is not None and may_see_letter(card, viewer, public=reply["public"])
 
 
 def may_read_reply_text(card: Card, viewer: Viewer) -> bool:

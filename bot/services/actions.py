@@ -17,14 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.planner import EXTENDED, REASSIGNED, WITHDRAWN, notice_plans, reminder_prefixes
 from bot.delivery.queue import queue_plans
+from bot.domain.access import may_see_item
 from bot.domain.clock import WorkCalendar, due_day
 from bot.domain.extensions import ExtensionAsk, NewDue, extended_due
 from bot.domain.lifecycle import Action, State, transition
 from bot.services.events import event_record
-from bot.services.recipients import recipient_views
+from bot.services.recipients import push_viewers, recipient_views
 from config.settings import Jurisdiction
 from storage.accounts import accounts_for, unit_accounts
 from storage.audit import Actor, AuditRecord, proposal_subject, record_audit
+from storage.cards import build_card
 from storage.follows import followers
 from storage.models import Account, Assignment, Proposal
 from storage.outbox import cancel_pending
@@ -73,6 +75,7 @@ class Acting:
     profile: Jurisdiction
     calendar: WorkCalendar
     tz: tzinfo
+    admin_ids: frozenset[int] = frozenset()  # PROPOSAL_BOT_ADMINS: with the grants, who among the told is an admin
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +121,12 @@ async def _tell(
     acting: Acting,
 ) -> int:
     now, profile, calendar = acting.now, acting.profile, acting.calendar
-    recipients = recipient_views(accounts, profile, acting.tz)
+    accounts = list(accounts)
+    card = await build_card(session, proposal_id=proposal.id)
+    viewers = await push_viewers(session, accounts, admin_ids=acting.admin_ids)
+    # a follower who may no longer see the item (made non-public since) hears nothing of it: its card says nothing
+    visible = [a for a in accounts if card is not None and may_see_item(card, viewers[a.id])]
+    recipients = recipient_views(visible, profile, acting.tz)
     base: dict[str, str | int] = {"proposal_id": proposal.id, "number": proposal.number, "title": proposal.title}
     plans = notice_plans(
         recipients=recipients,

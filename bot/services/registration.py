@@ -5,6 +5,7 @@ store the reply, change the state, record the event and queue the pushes, all in
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.planner import Audience, reply_plans, unsatisfied_plans
 from bot.delivery.queue import queue_plans
+from bot.domain.access import may_see_item, may_see_letter
 from bot.domain.card import Card
 from bot.domain.clock import WorkCalendar, due_day
 from bot.domain.drafts import LetterDraft
@@ -22,11 +24,13 @@ from bot.domain.lookup import number_key
 from bot.domain.ratings import is_tracking, result_class
 from bot.letters.parser import ParsedLetter, classify_result, normalize_text
 from bot.services.events import event_record
+from bot.services.recipients import push_viewers
 from bot.services.recipients import recipient_view as _view
 from bot.text import Tokenizer
 from config.settings import Jurisdiction
 from storage.accounts import accounts_for, admin_accounts, unit_accounts
 from storage.audit import Actor, AuditRecord, proposal_subject, record_audit
+from storage.cards import build_card
 from storage.follows import followers, keyword_follows
 from storage.models import Account, Proposal
 from storage.proposals import EventRecord, add_event, get_proposal, restart_clock, set_state
@@ -176,10 +180,12 @@ async def register_reply(
     tz: tzinfo,
     tokenizer: Tokenizer | None,
     audit: Actor | None = None,
+    admin_ids: Collection[int] = (),
 ) -> Registered:
     """Store the letter, move the item on, record the event and queue the pushes, in the caller's transaction.
 
     With `audit`, the registration goes into the audit log (the replaced reply's fields as the old values).
+    `admin_ids` (PROPOSAL_BOT_ADMINS) and the database's grants tell which recipients are admins.
     Raises ReplaceNeeded or IllegalTransition before writing anything.
     """
     f = draft.fields
@@ -235,6 +241,7 @@ async def register_reply(
         calendar=calendar,
         tz=tz,
         tokenizer=tokenizer,
+        admin_ids=admin_ids,
     )
     return Registered(proposal.number, False, notified, record.result_text, record.result_class)
 
@@ -272,6 +279,7 @@ async def _queue_reply_pushes(
     calendar: WorkCalendar,
     tz: tzinfo,
     tokenizer: Tokenizer | None,
+    admin_ids: Collection[int],
 ) -> int:
     """reply registered → deputies, co-signers and followers; feedback request → deputies, after N days."""
     proposal = await get_proposal(session, proposal_id=proposal_id)
@@ -288,7 +296,9 @@ async def _queue_reply_pushes(
             follower_ids.add(account_id)
     deputy_ids = [d.deputy_id for d in proposal.deputies]
     accounts = await accounts_for(session, account_ids=follower_ids, deputy_ids=deputy_ids)
-    public = record.public is not False and proposal.public
+    card = await build_card(session, proposal_id=proposal.id)
+    assert card is not None  # get_proposal found it in this transaction
+    viewers = await push_viewers(session, accounts, admin_ids=admin_ids)
     params: dict[str, str | int] = {
         "proposal_id": proposal.id,
         "number": proposal.number,
@@ -299,9 +309,18 @@ async def _queue_reply_pushes(
         "date": record.replied_on.isoformat() if record.replied_on else "—",
         "summary": record.summary,
     }
-    audience = [Audience(_view(a, profile, tz), own=a.role == "deputy" and a.deputy_id in deputy_ids) for a in accounts]
+    # the access policy decides per recipient: the reply, its withheld notice, or nothing (an item they may not see)
+    audience = [
+        Audience(
+            _view(a, profile, tz),
+            own=a.role == "deputy" and a.deputy_id in deputy_ids,
+            reads_reply=may_see_letter(card, viewers[a.id], public=record.public),
+        )
+        for a in accounts
+        if may_see_item(card, viewers[a.id])
+    ]
     plans = reply_plans(
-        audience=audience, reply_id=reply_id, params=params, public=public, now=now, profile=profile, calendar=calendar
+        audience=audience, reply_id=reply_id, params=params, now=now, profile=profile, calendar=calendar
     )
     await queue_plans(session, plans, now=now)
     return len(audience)
