@@ -22,28 +22,57 @@ def parse_letter_command(
 ) -> int:
     """Run ``parse-letter``: print the fields (one JSON object with ``as_json``) and return the exit code.
 
-    A file that cannot be read prints one line to ``err`` (Chinese, then English) and returns 1.
+    Every refusal prints one line to ``err`` (Chinese, then English) and returns 1: a file that cannot be opened,
+    one over 10 MB (refused before it is read), a zip bomb, an unknown type, an unreadable file, and a readable
+    text in which no field of a letter is found.
     """
     try:
         if path.stat().st_size > MAX_BYTES:
-            raise DocumentError("too_large")
+            return _refuse(err, path, DocumentError("too_large").message_zh, DocumentError("too_large").message_en)
         data = path.read_bytes()
     except OSError as exc:
-        print(f"parse-letter: {path}: 无法打开文件 / cannot open the file ({exc.strerror or exc})", file=err)
-        return 1
+        reason = exc.strerror or type(exc).__name__
+        return _refuse(err, path, f"无法打开文件（{reason}）", f"cannot open the file ({reason})")
     try:
         text = read_document(path.name, data, limits=limits)
     except DocumentError as exc:
-        print(f"parse-letter: {path}: {exc.message_zh} / {exc.message_en}", file=err)
-        return 1
+        return _refuse(err, path, exc.message_zh, exc.message_en)
     tokenizer = Tokenizer(default_userdict())
     tokenizer.initialize()
     letter = parse_letter(text, tokenizer=tokenizer)
+    if not _is_letter(letter):
+        return _refuse(
+            err,
+            path,
+            "这不像答复函：没有找到编号、标题、办理结果、答复单位或文号",
+            "this is not a reply letter: no number, title, result, replying unit or document number was found",
+        )
     if as_json:
         print(json.dumps(letter.to_json(), ensure_ascii=False), file=out)
     else:
         print(describe_letter(letter), file=out)
     return 0
+
+
+def _refuse(err: TextIO, path: Path, zh: str, en: str) -> int:
+    """One line, never a traceback: the file and why it was refused, in Chinese and English."""
+    print(f"parse-letter: {path}: {zh} / {en}", file=err)
+    return 1
+
+
+def _is_letter(letter: ParsedLetter) -> bool:
+    """Whether anything that names a letter was found (every letter of the corpus has five of these or more)."""
+    named = (
+        letter.letter_type,
+        letter.kind,
+        letter.number,
+        letter.title,
+        letter.result,
+        letter.unit,
+        letter.signer,
+        letter.doc_number,
+    )
+    return any(value is not None for value in named)
 
 
 def parse_letter_file(path: Path, *, tokenizer: Tokenizer | None) -> ParsedLetter:

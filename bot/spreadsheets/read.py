@@ -165,12 +165,21 @@ def _delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
+#: A CSV cell as an export neutralised it (``bot.spreadsheets.write.neutralise``): ``'`` before a formula trigger.
+_NEUTRALISED: Final = re.compile(r"'(?='*[=+\-@\t\r\n])")  # \n: the decoder reads \r as \n
+
+
+def _csv_cell(text: str) -> str:
+    """The cell as it was before the export neutralised it: ``'=1+2`` reads as ``=1+2``."""
+    return text[1:] if _NEUTRALISED.match(text) else text
+
+
 def _csv_grid(data: bytes) -> Iterator[tuple[int, list[CellValue]]]:
     text = _decode(data)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         for line, record in enumerate(reader, start=1):
-            yield line, list(record[:_MAX_COLUMNS])
+            yield line, [_csv_cell(cell) for cell in record[:_MAX_COLUMNS]]
     except csv.Error as exc:
         raise SpreadsheetError(
             f"CSV 格式错误（第 {reader.line_num} 行附近）：{exc}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -15,7 +16,13 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from bot.spreadsheets.columns import COLUMNS, EXPORT_ONLY_COLUMNS, CellValue, Column, ItemColumns, SpreadsheetError
 
-__all__ = ["ExportRow", "write_export"]
+__all__ = ["FORMULA_TRIGGERS", "ExportRow", "neutralise", "write_export"]
+
+#: The first characters that make a spreadsheet program read a CSV cell as a formula (OWASP, "CSV Injection"):
+#: ``=HYPERLINK(…)``, ``+cmd|…``, ``-2+3``, ``@SUM(…)``, and a tab or carriage return before one of them.
+FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
+#: A cell that needs the leading ``'``: a trigger first, or after quotes (so ``'=x`` stays ``'=x`` in a round trip).
+_NEEDS_QUOTE: Final = re.compile(r"'*[=+\-@\t\r]")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +60,15 @@ def _export_text(value: CellValue) -> str:
     return str(value)
 
 
+def neutralise(text: str) -> str:
+    """A CSV cell that no spreadsheet program runs: one starting with a formula trigger gets a leading ``'``.
+
+    The CSV reader drops that ``'`` again (``bot.spreadsheets.read``), so an export re-imports unchanged; a text
+    that itself starts with quotes before a trigger (``'=x``) gets one more, so it comes back as it was.
+    """
+    return "'" + text if _NEEDS_QUOTE.match(text) else text
+
+
 def write_export(
     path: Path,
     rows: Sequence[ExportRow],
@@ -65,8 +81,9 @@ def write_export(
     The headers are the Chinese import headers unless `headers` names them (by column key: the English ones are
     import headers too), so an export re-imports cleanly; the read-only columns (答复期限, 状态, …) come last and are
     ignored on import. `labels` maps a read-only column's values to what the reader reads (state labels in the
-    admin's language). CSV is UTF-8 with a BOM so that Excel opens it. The file appears whole or not at all
-    (written beside the target, then renamed).
+    admin's language). CSV is UTF-8 with a BOM so that Excel opens it, and a cell that would start a formula is
+    neutralised (:func:`neutralise`); an .xlsx stores every text as text, never as a formula. The file appears
+    whole or not at all (written beside the target, then renamed).
     """
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
@@ -100,7 +117,7 @@ def _write_csv(path: Path, names: list[str], table: list[list[CellValue]]) -> No
         writer = csv.writer(handle)
         writer.writerow(names)
         for row in table:
-            writer.writerow([_export_text(v) for v in row])
+            writer.writerow([neutralise(_export_text(v)) for v in row])
 
 
 def _write_xlsx(path: Path, names: list[str], table: list[list[CellValue]]) -> None:
