@@ -62,6 +62,7 @@ from handlers.replies import (
 )
 from handlers.settings import settings_button, settings_command
 from handlers.start import help_command, other_text, start_command, unknown_command
+from handlers.stats import stats_command
 from handlers.status import bare_number, card_button, full_reply_button, status_command, timeline_button
 from storage.accounts import language_overrides
 from storage.calendar import load_overrides
@@ -117,6 +118,7 @@ def register_handlers(app: App) -> None:
     app.add_handler(CommandHandler("audit", audit_command, filters=NEW_MESSAGE))
     app.add_handler(CommandHandler("import", import_command, filters=NEW_MESSAGE))
     app.add_handler(CommandHandler("export", export_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("stats", stats_command, filters=NEW_MESSAGE))
     # spreadsheets by file type; every other document is a reply letter (/reply)
     app.add_handler(MessageHandler(SHEETS & NEW_MESSAGE & ADDRESSED, sheet_upload))
     app.add_handler(MessageHandler(filters.Document.ALL & NEW_MESSAGE & ADDRESSED, document_upload))

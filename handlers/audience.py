@@ -90,14 +90,17 @@ async def current_account(update: Update, context: Context, session: AsyncSessio
     )
 
 
-async def admitted(update: Update, context: Context, action: Action, command: str) -> bool:
-    """The access policy's answer for an admin command; a refused user is told and nothing is written.
+async def admitted(
+    update: Update, context: Context, action: Action, command: str, *, refusal: str = "auth.admin_only"
+) -> bool:
+    """The access policy's answer for an admin command; a refused user is told (`refusal`, a catalogue key) and
+    nothing is written.
 
     An admitted user's account is made sure of, since admin pushes need the admin's chat.
     """
     async with context.bot_data.sessionmaker.begin() as session:
         if not may_act(await viewer_of(update, context, session), action):
-            await send(update, Rendered(t(lang_of(update, context), "auth.admin_only", command=command)))
+            await send(update, Rendered(t(lang_of(update, context), refusal, command=command)))
             return False
         await current_account(update, context, session)
     return True

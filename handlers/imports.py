@@ -21,6 +21,7 @@ from telegram.ext import filters
 
 from bot.context import Context
 from bot.domain.access import Action
+from bot.domain.lookup import parse_sitting
 from bot.render.cards import Rendered
 from bot.render.i18n import Lang, t
 from bot.render.imports import render_import_preview, render_import_result, render_progress
@@ -223,7 +224,7 @@ async def export_command(update: Update, context: Context) -> None:
     async with deps.sessionmaker() as session:
         session_ids: list[int] | None = None
         if text:
-            key = _sitting(text)
+            key = parse_sitting(text)
             if key is None:
                 await send(update, Rendered(t(lang, "export.usage")))
                 return
@@ -235,11 +236,3 @@ async def export_command(update: Update, context: Context) -> None:
     suffix = f"-{text}" if text else ""
     name = f"{t(lang, 'export.file')}{suffix}-{today.isoformat()}.xlsx"
     await message.reply_document(document=data, filename=name, caption=t(lang, "export.caption", count=count))
-
-
-def _sitting(text: str) -> tuple[int, int] | None:
-    """`17-5` (term-sitting) as (17, 5)."""
-    term, dash, sitting = text.replace("－", "-").partition("-")
-    if not dash or not term.strip().isdigit() or not sitting.strip().isdigit():
-        return None
-    return int(term), int(sitting)

@@ -133,6 +133,7 @@ def test_access_public_may_do_nothing(action: Action) -> None:
 )
 def test_access_roles_and_their_lists(viewer: Viewer, due: bool, mine: bool, reply: bool) -> None:
     assert may_act(viewer, Action.due_lists) is due
+    assert may_act(viewer, Action.stats) is due  # /stats: unit staff (their unit), like the due lists
     assert may_act(viewer, Action.mine) is mine
     assert may_act(viewer, Action.reply) is reply
 

@@ -114,6 +114,7 @@ def _commands(ids: Ids) -> list[str]:
         "/rate 008",
         "/rate 010",
         "/unbind",
+        "/stats",
         *ADMIN_COMMANDS,
         f"/status {HUGE}",
         f"/grant {HUGE}",
@@ -170,6 +171,17 @@ async def test_admin_commands_are_refused_and_write_nothing(sandbox: Sandbox, ro
     for command in [*ADMIN_COMMANDS, "/overdue" if role.startswith(("public", "deputy")) else "/help"]:
         answer = _texts(await sandbox.say(command))
         assert "管理员" in answer or "仅供" in answer, f"{role} {command}: {answer}"
+    assert await dump(sandbox) == before
+
+
+@pytest.mark.parametrize("role", ["public", "deputy:钱丽", "deputy:马骏"])
+async def test_stats_is_refused_with_no_chart_and_writes_nothing(sandbox: Sandbox, role: str) -> None:
+    """/stats is for admins and unit staff (their unit): the public and deputies get a refusal, no photo."""
+    await sandbox.use(role)
+    await sandbox.say("/settings")  # first contact makes the account, so what follows has nothing to create
+    before = await dump(sandbox)
+    answers = await sandbox.say("/stats")
+    assert [(m.kind, m.text) for m in answers] == [("message", t("zh", "auth.stats_only"))]
     assert await dump(sandbox) == before
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.lookup import Lookup, number_key, parse_lookup
+from bot.domain.lookup import Lookup, number_key, parse_lookup, parse_sitting
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,18 @@ def test_lookup_padding_does_not_change_the_key(n: int, zeros: int) -> None:
     assert result.number_key == str(n)
     # storage computes the same key when it writes a card (storage/cards.py)
     assert result.number_key == (padded.lstrip("0") or "0")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("17-5", (17, 5)),
+        (" 17 - 5 ", (17, 5)),
+        ("１７－５", (17, 5)),
+        ("17/4", (17, 4)),
+        ("17", None),
+        ("17-5-018", None),
+    ],
+)
+def test_lookup_parse_sitting_reads_term_and_sitting(text: str, expected: tuple[int, int] | None) -> None:
+    assert parse_sitting(text) == expected

@@ -64,7 +64,8 @@ class Action(StrEnum):
     bind = "bind"  # /bind: make a binding link
     grant = "grant"  # /grant, /revoke
     import_ = "import"  # /import
-    export = "export"  # /export, /stats
+    export = "export"  # /export
+    stats = "stats"  # /stats: admins (every unit) and unit staff (their unit's counts only)
     lifecycle = "lifecycle"  # /extend, /assign, /withdraw
     audit = "audit"  # /audit
     dead_pushes = "dead_pushes"  # the dead-letter list under /overdue
@@ -113,7 +114,7 @@ def may_act(viewer: Viewer, action: Action) -> bool:
         return True
     if action in ADMIN_ACTIONS:
         return False
-    if action is Action.due_lists:
+    if action in (Action.due_lists, Action.stats):
         return viewer.role == "unit" and viewer.unit_id is not None
     if action is Action.mine:
         return (viewer.role == "deputy" and viewer.deputy_id is not None) or (

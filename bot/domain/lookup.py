@@ -52,3 +52,14 @@ def parse_lookup(text: str) -> Lookup | None:
 def looks_like_number(text: str) -> bool:
     """True for a bare message that should be treated as a status look-up."""
     return parse_lookup(text) is not None
+
+
+_SITTING = re.compile(r"^(?P<term>\d{1,3})\s*[-/.]\s*(?P<sitting>\d{1,2})$")
+
+
+def parse_sitting(text: str) -> tuple[int, int] | None:
+    """A sitting as /export and /stats take it, `17-5` (full-width `１７－５` too), as (term, sitting); else None."""
+    match = _SITTING.match(unicodedata.normalize("NFKC", text).strip())
+    if match is None:
+        return None
+    return int(match.group("term")), int(match.group("sitting"))

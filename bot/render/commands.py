@@ -47,6 +47,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("revoke", ADMIN),
     Command("import", ADMIN),
     Command("export", ADMIN),
+    Command("stats", STAFF),
     Command("extend", ADMIN),
     Command("assign", ADMIN),
     Command("withdraw", ADMIN),

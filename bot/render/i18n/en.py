@@ -377,3 +377,31 @@ MESSAGES.update(
         "export.caption": "{count} items. Edit and send it back to import; read-only columns such as state and due day are ignored on import.",
     }
 )
+MESSAGES.update(
+    {
+        "cmd.stats": "Statistics chart: /stats or /stats 17-5 (admins; unit staff see their unit)",
+        "auth.stats_only": "/stats is only for admins and unit staff.",
+        "stats.usage": "Usage: <code>/stats</code> for the latest sitting, <code>/stats 17-5</code> for term 17, sitting 5.",
+        "stats.no_sitting": "No items of term {term}, sitting {sitting}.",
+        "stats.nothing": "There are no items to count yet.",
+        "stats.scope": "Term {term}, sitting {sitting}",
+        "stats.title": "{scope}: handling statistics (as of {today})",
+        "stats.row": "<b>{unit}</b>: {items} items · on time {on_time} · late {late} · overdue now {overdue} · not yet due {pending} · on-time rate {rate}",
+        "stats.classes": "Results",
+        "stats.total": "Total",
+        "stats.by_state": "By state: {states}",
+        "stats.legend": "On-time rate = replied on time ÷ (replied + overdue now); counted per lead unit, withdrawn items left out.",
+        "stats.empty": "No items to count.",
+        "stats.no_chart": "(No chart: no CJK font is available, so here is the table alone.)",
+        "stats.chart_unit": "{unit} (on time {rate})",
+        "stats.panel.handling": "Handling (items)",
+        "stats.panel.classes": "Result classes (items)",
+        "stats.panel.ratings": "Deputies' ratings (items)",
+        "stats.on_time": "replied on time",
+        "stats.late": "replied late",
+        "stats.overdue": "overdue now",
+        "stats.pending": "not yet due",
+        "stats.class": "class {cls}",
+        "stats.unrated": "not rated",
+    }
+)

@@ -375,3 +375,31 @@ MESSAGES.update(
         "export.caption": "共 {count} 条。可修改后直接发回导入；状态、答复期限等只读列导入时会被忽略。",
     }
 )
+MESSAGES.update(
+    {
+        "cmd.stats": "办理统计图表：/stats 或 /stats 17-5（管理员；承办单位看本单位）",
+        "auth.stats_only": "/stats 仅供管理员和承办单位使用。",
+        "stats.usage": "用法：<code>/stats</code> 统计最近一次会议，<code>/stats 17-5</code> 统计第十七届第五次会议。",
+        "stats.no_sitting": "没有第 {term} 届第 {sitting} 次会议的建议。",
+        "stats.nothing": "还没有可统计的建议。",
+        "stats.scope": "第{term}届第{sitting}次会议",
+        "stats.title": "{scope} 办理统计（截至 {today}）",
+        "stats.row": "<b>{unit}</b>：{items} 件 · 按时答复 {on_time} · 逾期答复 {late} · 逾期未答复 {overdue} · 未到期 {pending} · 按时率 {rate}",
+        "stats.classes": "办理结果",
+        "stats.total": "合计",
+        "stats.by_state": "按状态：{states}",
+        "stats.legend": "按时率 = 按时答复 ÷（已答复 + 逾期未答复）；按主办单位统计，不含已撤回的建议。",
+        "stats.empty": "没有可统计的建议。",
+        "stats.no_chart": "（无法生成图表：没有可用的中文字体，仅发送统计表。）",
+        "stats.chart_unit": "{unit}（按时率 {rate}）",
+        "stats.panel.handling": "办理情况（件）",
+        "stats.panel.classes": "办理结果分类（件）",
+        "stats.panel.ratings": "代表满意度（件）",
+        "stats.on_time": "按时答复",
+        "stats.late": "逾期答复",
+        "stats.overdue": "逾期未答复",
+        "stats.pending": "未到期",
+        "stats.class": "{cls} 类",
+        "stats.unrated": "未评价",
+    }
+)
