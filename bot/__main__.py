@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
 from bot.domain.clock import WorkCalendar, due_day
+from config.logs import configure_logging
 from config.settings import Settings, SettingsError, load_settings
+from storage.errors import DatabaseUnavailable
 
 logger = logging.getLogger("proposal_bot")
 
@@ -73,25 +76,27 @@ def _deadline(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _migrate(settings: Settings) -> int:
-    from storage.engine import create_engine
+    from storage.engine import create_engine, ensure_reachable, safe_url
     from storage.migrate import upgrade
 
     engine = create_engine(settings.database_url)
     try:
+        await ensure_reachable(engine)
         await upgrade(engine)
     finally:
         await engine.dispose()
-    print(f"database is at the latest schema: {settings.database_url}")
+    print(f"database is at the latest schema: {safe_url(settings.database_url)}")
     return 0
 
 
 async def _reindex(settings: Settings) -> int:
-    from storage.engine import create_engine, create_sessionmaker, is_sqlite
+    from storage.engine import create_engine, create_sessionmaker, ensure_reachable, is_sqlite
     from storage.migrate import check_current, upgrade
     from storage.search import expected_snapshot, index_snapshot, reindex
 
     engine = create_engine(settings.database_url)
     try:
+        await ensure_reachable(engine)
         await (upgrade(engine) if is_sqlite(settings.database_url) else check_current(engine))
         sessionmaker = create_sessionmaker(engine)
         async with sessionmaker.begin() as session:
@@ -104,6 +109,37 @@ async def _reindex(settings: Settings) -> int:
     return 0 if agree else 1
 
 
+async def _check_database(settings: Settings) -> None:
+    """Open the configured database once, before anything else starts: an outage is one line (DatabaseUnavailable)."""
+    from storage.engine import create_engine, ensure_reachable
+
+    engine = create_engine(settings.database_url)
+    try:
+        await ensure_reachable(engine)
+    finally:
+        await engine.dispose()
+
+
+def _reach_telegram(settings: Settings, command: str) -> int | None:
+    """Wait until the Bot API answers (one warning per failed try, with backoff); 2 when it rejects the token."""
+    from bot.telegram.startup import TokenRejected, reach_api
+
+    token = settings.token_value
+    if token is None:
+        raise ValueError("no token to reach Telegram with")
+    try:
+        me = asyncio.run(reach_api(token, api_base_url=settings.api_base_url))
+    except TokenRejected:
+        print(
+            f"proposal-bot {command}: Telegram rejected the token in PROPOSAL_BOT_TOKEN (401 Unauthorized); "
+            "copy it again from @BotFather",
+            file=sys.stderr,
+        )
+        return 2
+    logger.info("Telegram answers: this bot is @%s", me.username)
+    return None
+
+
 def _run(settings: Settings) -> int:
     if settings.token_value is None:
         from bot.sandbox.console import run_sandbox
@@ -113,11 +149,16 @@ def _run(settings: Settings) -> int:
             "未设置 PROPOSAL_BOT_TOKEN：现在进入离线沙盒（含演示数据）。"
         )
         return asyncio.run(run_sandbox(settings, demo=True, db=None, role="public", at=None, say=[], banner=banner))
+    asyncio.run(_check_database(settings))
+    refused = _reach_telegram(settings, "run")
+    if refused is not None:
+        return refused
     from bot.app import build_application
 
     app = build_application(settings, rate_limit=True)
     logger.info("polling Telegram%s", f" via {settings.api_base_url}" if settings.api_base_url else "")
-    app.run_polling(drop_pending_updates=False, close_loop=False)
+    # bootstrap_retries=-1: should Telegram go away between the check above and PTB's start, PTB keeps trying
+    app.run_polling(drop_pending_updates=False, close_loop=False, bootstrap_retries=-1)
     return 0
 
 
@@ -128,28 +169,56 @@ def _webhook(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    asyncio.run(_check_database(settings))
+    refused = _reach_telegram(settings, "webhook")
+    if refused is not None:
+        return refused
     from bot.app import build_application, webhook_options
 
     app = build_application(settings, rate_limit=True)
-    app.run_webhook(**webhook_options(settings), close_loop=False)
+    app.run_webhook(**webhook_options(settings), close_loop=False, bootstrap_retries=-1)
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Outages end in one line on stderr and a non-zero exit, never a traceback:
+
+    a database that is down or a bad URL (naming PROPOSAL_BOT_DATABASE_URL, or `--db`), a schema behind the code,
+    Ctrl-C (130, quietly) and a closed pipe such as `… | head -1` (quietly).
+    """
     args = _parser().parse_args(argv)
+    command: str = args.command
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"proposal-bot: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=getattr(logging, settings.log_level), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    console = args.command == "sandbox" or (args.command == "run" and settings.token_value is None)
-    if console and settings.log_level != "DEBUG":
-        logging.getLogger().setLevel(logging.WARNING)  # the console chat prints the bot's messages, not logs
-    for noisy in ("httpx", "jieba", "apscheduler", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    console = command == "sandbox" or (command == "run" and settings.token_value is None)
+    configure_logging(settings, console=console)
+    from storage.migrate import SchemaOutdated
+
+    try:
+        code = _command(settings, args)
+        sys.stdout.flush()  # a closed pipe shows here, not as a warning at exit
+        return code
+    except KeyboardInterrupt:
+        print(file=sys.stderr)  # the shell's prompt on a line of its own after ^C
+        return 130
+    except BrokenPipeError:
+        # whoever read our output has gone (`… | head -1`): say nothing, and let nothing be flushed at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except DatabaseUnavailable as exc:
+        where = "--db" if command == "sandbox" and args.db else "PROPOSAL_BOT_DATABASE_URL"
+        print(f"proposal-bot {command}: {exc} (check {where})", file=sys.stderr)
+        return 1
+    except SchemaOutdated as exc:
+        print(f"proposal-bot {command}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _command(settings: Settings, args: argparse.Namespace) -> int:
     command: str = args.command
     if command == "deadline":
         return _deadline(settings, args)

@@ -67,7 +67,7 @@ from handlers.status import bare_number, card_button, full_reply_button, status_
 from storage.accounts import language_overrides
 from storage.calendar import load_overrides
 from storage.cards import card_reader
-from storage.engine import create_engine, create_sessionmaker, is_sqlite
+from storage.engine import create_engine, create_sessionmaker, ensure_reachable, is_sqlite
 from storage.migrate import check_current, upgrade
 
 logger = logging.getLogger(__name__)
@@ -148,6 +148,7 @@ def register_handlers(app: App) -> None:
 async def open_resources(app: App) -> None:
     """post_init: the database (migrated on SQLite), the calendar and languages it holds, jieba, the command list."""
     deps = app.bot_data
+    await ensure_reachable(deps.engine)  # an outage is one line (DatabaseUnavailable), not a driver's traceback
     if is_sqlite(deps.settings.database_url):
         await upgrade(deps.engine)
     else:

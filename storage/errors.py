@@ -12,6 +12,18 @@ class StorageError(Exception):
     """A database operation failed."""
 
 
+class DatabaseUnavailable(StorageError):
+    """The database cannot be opened (down, refused, a wrong password, no such database or file): one line.
+
+    ``url`` is shown with its password hidden (storage.engine.safe_url), so the message can be printed and logged.
+    """
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"cannot open the database {url}: {reason}")
+
+
 class NotFound(StorageError):
     """`get_x()` found nothing."""
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy.exc import DatabaseError
 
 from bot.app import build_application
 from bot.context import BotData
@@ -15,6 +14,7 @@ from bot.domain.clock import VirtualClock
 from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.transport import build_bot_kwargs
 from config.settings import load_settings
+from storage.errors import DatabaseUnavailable
 
 T0 = datetime(2024, 3, 25, 2, tzinfo=UTC)
 
@@ -44,6 +44,6 @@ async def test_post_shutdown_after_a_failed_post_init_closes_cleanly(tmp_path: P
     settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
     app = build_application(settings, bot_kwargs=_bot_kwargs(), tick_interval=None)
     assert app.post_init is not None and app.post_shutdown is not None
-    with pytest.raises(DatabaseError):
+    with pytest.raises(DatabaseUnavailable, match="file is not a database"):
         await app.post_init(app)
     await app.post_shutdown(app)

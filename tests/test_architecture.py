@@ -64,7 +64,7 @@ RULES = (
     ),
     _rule("bot/sandbox", *PURE, "bot.sandbox", "bot.app", "bot.context", "bot.services", "bot.telegram", "storage"),
     _rule("bot/context.py", *PURE, "bot.delivery", "bot.telegram", "bot.text", "storage"),
-    _rule("bot/__main__.py", *PURE, "bot.app", "bot.letters", "bot.sandbox", "bot.services", "storage"),
+    _rule("bot/__main__.py", *PURE, "bot.app", "bot.letters", "bot.sandbox", "bot.services", "bot.telegram", "storage"),
     # the composition root wires everything, handlers included
     _rule(
         "bot/app.py",

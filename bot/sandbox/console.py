@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
 import shlex
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +17,7 @@ from typing import TextIO
 
 from bot.sandbox.emulator import SentMessage
 from bot.sandbox.harness import Role, RoleError, Sandbox
-from config.settings import Settings
+from config.settings import Settings, database_url
 
 BANNER = """\
 proposal-bot sandbox — the real bot against an offline Telegram emulator (no token, no network).
@@ -54,6 +57,63 @@ def parse_at(text: str, settings: Settings) -> datetime:
             value = value.replace(hour=9)
         value = value.replace(tzinfo=settings.tz)
     return value.astimezone(UTC)
+
+
+class StdinLines:
+    """Lines of standard input read straight from its file descriptor, in UTF-8.
+
+    Not ``input()``: a thread blocked in it holds ``sys.stdin``'s lock, and Python then aborts at exit ("could
+    not acquire lock … at interpreter shutdown") instead of ending quietly on Ctrl-C. ``os.read`` takes no lock.
+    A terminal in canonical mode still edits the line (backspace) before it arrives.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._buffer = b""
+
+    def readline(self) -> str:
+        """The next line without its newline; raises EOFError at the end of the input."""
+        while b"\n" not in self._buffer:
+            chunk = os.read(self.fd, 4096)
+            if not chunk:
+                if not self._buffer:
+                    raise EOFError
+                chunk = b"\n"
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line.decode("utf-8", "replace").removesuffix("\r")
+
+
+async def read_line(prompt: str, lines: StdinLines, out: TextIO) -> str:
+    """Print ``prompt``, then wait for a line off the event loop, in a daemon thread.
+
+    Not ``asyncio.to_thread``: on Ctrl-C ``asyncio.run`` waits for its executor's threads, and one blocked on
+    the terminal would hold the console open until Enter. A daemon thread is simply left behind.
+    """
+    print(prompt, end="", file=out, flush=True)
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str] = loop.create_future()
+
+    def settle(value: str | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value or "")
+
+    def read() -> None:
+        value: str | None = None
+        error: BaseException | None = None
+        try:
+            value = lines.readline()
+        except BaseException as exc:  # EOFError above all; handed to the loop, never raised in this thread
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop has closed meanwhile: nobody waits any more
+            loop.call_soon_threadsafe(settle, value, error)
+
+    threading.Thread(target=read, name="console-input", daemon=True).start()
+    return await future
 
 
 class Console:
@@ -144,8 +204,12 @@ async def run_sandbox(
     if db is None and demo:
         temp = tempfile.TemporaryDirectory(prefix="proposal-bot-sandbox-")
         db = f"sqlite+aiosqlite:///{Path(temp.name) / 'sandbox.db'}"
-    if db is not None:
-        settings = settings.model_copy(update={"database_url": db})
+    try:
+        if db is not None:
+            settings = settings.model_copy(update={"database_url": database_url(db)})
+    except ValueError as exc:
+        print(f"proposal-bot sandbox: invalid --db: {exc}", file=err)
+        return 2
     try:
         start = parse_at(at, settings) if at else None
         first_role = Role.parse(role)
@@ -167,9 +231,10 @@ async def run_sandbox(
             if banner:
                 print(banner, file=out)
             print(BANNER.format(db=settings.database_url, role=first_role.label), file=out)
+            lines = StdinLines(sys.stdin.fileno())
             while True:
                 try:
-                    line = await asyncio.to_thread(input, f"{sandbox.role.label}> ")
+                    line = await read_line(f"{sandbox.role.label}> ", lines, out)
                 except EOFError:
                     return 0
                 if not await console.handle(line):

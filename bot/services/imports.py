@@ -54,7 +54,7 @@ from bot.spreadsheets.write import ExportRow, write_export
 from config.settings import Jurisdiction, Settings
 from storage.audit import Actor, AuditRecord, item_subject, record_audit
 from storage.calendar import load_overrides
-from storage.engine import create_engine, create_sessionmaker
+from storage.engine import create_engine, create_sessionmaker, ensure_reachable
 from storage.errors import StorageError
 from storage.imports import ImportWrite, Snapshot, StoredProposal, apply_import, load_existing, snapshot_changed
 from storage.migrate import upgrade
@@ -584,6 +584,7 @@ async def _open(settings: Settings) -> AsyncEngine:
     """The engine of the configured database, migrated on SQLite (DESIGN §6: every command that opens it)."""
     engine = create_engine(settings.database_url)
     try:
+        await ensure_reachable(engine)  # an outage is DatabaseUnavailable: bot/__main__ prints it as one line
         if settings.is_sqlite:
             await upgrade(engine)
     except BaseException:
