@@ -17,7 +17,7 @@ from bot.domain.drafts import EDITABLE, LetterDraft
 from bot.domain.lifecycle import IllegalTransition
 from bot.domain.lookup import number_key
 from bot.domain.ratings import RATING_BY_CODE, Rating
-from bot.letters.documents import MAX_BYTES, ArchiveLimits, DocumentError, read_document
+from bot.letters.documents import MAX_BYTES, ArchiveLimits, DocumentError, read_upload
 from bot.letters.parser import normalize_text, parse_letter
 from bot.render.cards import Button, Rendered, esc
 from bot.render.i18n import t
@@ -111,13 +111,14 @@ async def document_upload(update: Update, context: Context) -> None:
         return
     data = bytes(await (await document.get_file()).download_as_bytearray())
     name = document.file_name or "letter"
-    try:
-        text = await asyncio.to_thread(read_document, name, data, limits=ArchiveLimits.of(deps.settings))
+    try:  # off the event loop: a scan is read by OCR, seconds a page
+        upload = await asyncio.to_thread(read_upload, name, data, limits=ArchiveLimits.of(deps.settings))
     except DocumentError as exc:
         await send(update, Rendered(html.escape(exc.message(lang))))
         return
+    text = upload.text
     tokenizer = await deps.tokenizer_loaded()
-    letter = await asyncio.to_thread(parse_letter, text, tokenizer=tokenizer)
+    letter = await asyncio.to_thread(parse_letter, text, tokenizer=tokenizer, ocr=upload.ocr)
     user_data = _user_data(context)
     caption = (message.caption or "").strip()
     card: Card | None = None

@@ -41,5 +41,7 @@ class LetterDraft:
     replace_confirmed: bool = False
     editing: str | None = None
     flags: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    #: the fields read by OCR from a scan and not corrected since: the preview marks them for the admin's check
+    ocr_fields: list[str] = field(default_factory=list)
     #: carried by the preview's buttons: a button of an older preview names another draft and has expired
     key: str = field(default_factory=lambda: secrets.token_urlsafe(6))

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from bot.letters.documents import DEFAULT_LIMITS, MAX_BYTES, ArchiveLimits, DocumentError, read_document
+from bot.letters.documents import DEFAULT_LIMITS, MAX_BYTES, ArchiveLimits, DocumentError, read_upload
 from bot.letters.parser import ParsedLetter, parse_letter
 from bot.text import Tokenizer, default_userdict
 
@@ -34,12 +34,17 @@ def parse_letter_command(
         reason = exc.strerror or type(exc).__name__
         return _refuse(err, path, f"无法打开文件（{reason}）", f"cannot open the file ({reason})")
     try:
-        text = read_document(path.name, data, limits=limits)
+        document = read_upload(path.name, data, limits=limits)
     except DocumentError as exc:
         return _refuse(err, path, exc.message_zh, exc.message_en)
+    if document.ocr:  # stdout keeps its contract; the warning goes beside it
+        print(
+            f"parse-letter: {path}: 扫描件，字段由文字识别读出，请核对 / a scan: fields read by OCR, check them",
+            file=err,
+        )
     tokenizer = Tokenizer(default_userdict())
     tokenizer.initialize()
-    letter = parse_letter(text, tokenizer=tokenizer)
+    letter = parse_letter(document.text, tokenizer=tokenizer, ocr=document.ocr)
     if not _is_letter(letter):
         return _refuse(
             err,
@@ -83,7 +88,8 @@ def parse_letter_file(path: Path, *, tokenizer: Tokenizer | None) -> ParsedLette
     """
     if path.stat().st_size > MAX_BYTES:
         raise DocumentError("too_large")
-    return parse_letter(read_document(path.name, path.read_bytes()), tokenizer=tokenizer)
+    document = read_upload(path.name, path.read_bytes())
+    return parse_letter(document.text, tokenizer=tokenizer, ocr=document.ocr)
 
 
 def describe_letter(letter: ParsedLetter) -> str:
@@ -96,6 +102,7 @@ def describe_letter(letter: ParsedLetter) -> str:
     )
     contact = letter.contact
     rows = [
+        *([("来源 source", "扫描件 OCR，请核对 a scan read by OCR, check it")] if letter.ocr else []),
         ("类型 letter type", letter.letter_type),
         ("类别 kind", letter.kind),
         ("会议 session", sitting),

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import io
 import logging
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from bot.files import MAX_BYTES, decoding
 from bot.files.archives import DEFAULT_LIMITS, ArchiveLimits, ArchiveRefused, check_archive
 from bot.files.magic import OLE_MAGIC, PDF_MAGIC, ZIP_MAGIC
+from bot.letters import ocr
 from bot.text import despace_cjk, is_page_number, reflow
 
 __all__ = [
@@ -22,10 +24,12 @@ __all__ = [
     "ArchiveLimits",
     "DocumentError",
     "DocumentErrorCode",
+    "DocumentText",
     "decode_text",
     "read_document",
     "read_docx",
     "read_pdf",
+    "read_upload",
     "repair_pdf_text",
 ]
 
@@ -80,8 +84,24 @@ class DocumentError(Exception):
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 
 
+@dataclass(frozen=True, slots=True)
+class DocumentText:
+    """A document's text, and whether it came from OCR of page images (a scan without a text layer): every field
+    read from such a text needs the admin's check."""
+
+    text: str
+    ocr: bool = False
+
+
 def read_document(filename: str, data: bytes, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> str:
-    """Read a .txt, .docx or .pdf file's text. The content's magic bytes win over a misleading extension.
+    """Read a .txt, .docx or .pdf file's text (see :func:`read_upload`)."""
+    return read_upload(filename, data, limits=limits).text
+
+
+def read_upload(filename: str, data: bytes, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> DocumentText:
+    """Read a .txt, .docx or .pdf file's text. The content's magic bytes win over a misleading extension. A PDF
+    page without a text layer is read by OCR when the ``ocr`` extra is installed (seconds a page: call this off
+    the event loop).
 
     Raises :class:`DocumentError` for an empty, oversized, encrypted, textless, unknown, binary or damaged file,
     and for a .docx that would unpack beyond ``limits``.
@@ -92,9 +112,9 @@ def read_document(filename: str, data: bytes, *, limits: ArchiveLimits = DEFAULT
         raise DocumentError("empty")
     suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
     if data.startswith(PDF_MAGIC) or (suffix == "pdf" and PDF_MAGIC in data[:1024]):
-        return read_pdf(data)
+        return _read_pdf(data)
     if data.startswith(ZIP_MAGIC):
-        return read_docx(data, limits=limits)
+        return DocumentText(read_docx(data, limits=limits))
     if data.startswith(OLE_MAGIC):
         # An OLE container is either an encrypted Office file or a legacy .doc, which we do not read.
         raise DocumentError("encrypted" if _ENCRYPTED_PACKAGE in data else "unknown_type")
@@ -103,7 +123,7 @@ def read_document(filename: str, data: bytes, *, limits: ArchiveLimits = DEFAULT
     if suffix in ("txt", "text", ""):
         if suffix == "" and not _looks_like_text(data):
             raise DocumentError("unknown_type")
-        return decode_text(data)
+        return DocumentText(decode_text(data))
     raise DocumentError("unknown_type")
 
 
@@ -174,7 +194,13 @@ def _table_rows(table: Any) -> list[str]:
 
 
 def read_pdf(data: bytes) -> str:
-    """The text layer of a PDF, repaired for CJK (see :func:`repair_pdf_text`)."""
+    """The text of a PDF (see :func:`read_upload`)."""
+    return _read_pdf(data).text
+
+
+def _read_pdf(data: bytes) -> DocumentText:
+    """The text layer of a PDF, repaired for CJK (see :func:`repair_pdf_text`); a page without one is read from
+    its images by OCR when the extra is installed, and refused as ``no_text_layer`` when it is not."""
     from pypdf import PdfReader  # imported here: only this reader needs pypdf
     from pypdf.errors import PdfReadError
 
@@ -196,10 +222,27 @@ def read_pdf(data: bytes) -> str:
         raise DocumentError("corrupt", str(exc)) from exc
     except Exception as exc:  # pypdf surfaces damage as many exception types
         raise DocumentError("corrupt", f"{type(exc).__name__}: {exc}") from exc
+    scanned = [i for i, page in enumerate(pages) if not repair_pdf_text(page).strip()]
+    read_by_ocr = False
+    if scanned and ocr.available():
+        for i in scanned:
+            texts = [ocr.read_image(image) for image in _page_images(reader.pages[i])]
+            if any(text.strip() for text in texts):
+                pages[i], read_by_ocr = "\n".join(texts), True
     text = repair_pdf_text("\n".join(pages))
     if not text.strip():
         raise DocumentError("no_text_layer")
-    return text
+    return DocumentText(text, ocr=read_by_ocr)
+
+
+def _page_images(page: Any) -> list[Any]:
+    """The images a scanned page is made of (a scanner writes one per page), as PIL images; none when pypdf
+    cannot decode them."""
+    try:
+        return [found.image for found in page.images if found.image is not None]
+    except Exception as exc:  # an image in a filter pypdf or Pillow cannot decode
+        logger.warning("cannot extract the images of a PDF page: %s: %s", type(exc).__name__, exc)
+        return []
 
 
 def repair_pdf_text(text: str) -> str:

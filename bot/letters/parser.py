@@ -84,6 +84,8 @@ class ParsedLetter:
     doc_number: str | None
     summary: str
     keywords: tuple[str, ...]
+    #: read by OCR from a scan: every field needs the admin's check (not part of the JSON contract)
+    ocr: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The ``parse-letter --json`` object, with the keys in DESIGN §6's order."""
@@ -887,7 +889,7 @@ def _public_from_lines(lines: Sequence[str]) -> bool | None:
     return None
 
 
-def parse_letter(text: str, *, tokenizer: Tokenizer | None = None) -> ParsedLetter:
+def parse_letter(text: str, *, tokenizer: Tokenizer | None = None, ocr: bool = False) -> ParsedLetter:
     """Parse the text of a reply letter. Never raises on any ``str``; a field the letter does not state is None.
 
     The letter is cut into a header (title lines, labels such as 办理结果/签发人, the document number), the
@@ -896,12 +898,16 @@ def parse_letter(text: str, *, tokenizer: Tokenizer | None = None) -> ParsedLett
     body's first sentence; labelled values come from outside the body. ``summary`` and ``keywords`` come from
     ``tokenizer`` over the body (``""`` and ``()`` without one).
 
+    ``ocr`` says the text came from OCR of a scan; the result carries it as :attr:`ParsedLetter.ocr`.
+
     The parser reads the normalized (simplified) copy of the letter; every printed value is then cut from the
     letter's own text, so a traditional-script letter's title, names and unit stay traditional.
     """
     printed = fold_text(text)
     simple = to_simplified(printed)
     letter = _parse(simple, tokenizer)
+    if ocr:
+        letter = replace(letter, ocr=True)
     return letter if simple == printed else _Script.of(simple, printed).letter(letter)
 
 

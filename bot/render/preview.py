@@ -40,6 +40,7 @@ def render_preview(draft: LetterDraft, card: Card, lang: str) -> Rendered:
     ]
     lines += [
         t(lang, "reply.field", label=t(lang, f"field.{name}"), value=_value(lang, name, f.get(name)))
+        + (t(lang, "reply.ocr_mark") if name in draft.ocr_fields else "")
         for name in EDITABLE
     ]
     if draft.summary:

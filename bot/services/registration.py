@@ -17,7 +17,7 @@ from bot.delivery.queue import queue_plans
 from bot.domain.access import may_see_item, may_see_letter
 from bot.domain.card import Card
 from bot.domain.clock import WorkCalendar, due_day
-from bot.domain.drafts import LetterDraft
+from bot.domain.drafts import EDITABLE, LetterDraft
 from bot.domain.extensions import parse_day
 from bot.domain.lifecycle import Action, IllegalTransition, State, transition
 from bot.domain.lookup import number_key
@@ -78,6 +78,7 @@ def draft_from_letter(
     return LetterDraft(
         proposal_id=proposal_id,
         fields=fields,
+        ocr_fields=[name for name in EDITABLE if letter.ocr and fields.get(name) not in (None, "")],
         summary=letter.summary,
         keywords=list(letter.keywords),
         body=body,
@@ -116,6 +117,8 @@ def check_draft(draft: LetterDraft, card: Card, *, has_reply: bool) -> list[tupl
         flags.append(("reply.flag.date", {"letter": f["date"].isoformat(), "item": lead["received_on"]}))
     if has_reply and f.get("letter_type") == "reply" and card["state"] not in {"rehandling", "tracking"}:
         flags.append(("reply.flag.replaced", {}))
+    if draft.ocr_fields:
+        flags.append(("reply.flag.ocr", {}))
     missing = [k for k in ("result", "signer", "unit", "date") if not f.get(k)]
     if missing:
         flags.append(("reply.flag.missing", {"fields": ",".join(missing)}))
@@ -130,6 +133,8 @@ def _norm(name: str) -> str:
 def set_field(draft: LetterDraft, name: str, text: str) -> str | None:
     """Apply an admin's correction; returns the hint key when the value is not valid."""
     value = text.strip()
+    if name in draft.ocr_fields:  # the admin's value, not OCR's, whether or not it is valid: it was looked at
+        draft.ocr_fields.remove(name)
     if name == "date":
         day = parse_day(value)
         if day is None:

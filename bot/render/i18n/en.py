@@ -189,6 +189,8 @@ MESSAGES.update(
         "reply.flag.session": "the letter's sitting ({letter}) differs from the item's ({item})",
         "reply.flag.replaced": "the item already has a reply; confirming replaces it",
         "reply.flag.missing": "not found in the letter: {fields}",
+        "reply.flag.ocr": "this letter is a scan: the fields marked 〔OCR〕 were read by text recognition, check each one",
+        "reply.ocr_mark": "  〔OCR〕",
         "reply.confirm_hint": "Press Confirm if this is right, or Edit to correct a field.",
         "reply.edit_pick": "Which field do you want to correct?",
         "reply.edit_prompt": "Send the correct “{label}” (now: {value}).",

@@ -189,6 +189,8 @@ MESSAGES.update(
         "reply.flag.session": "函中会次（第{letter}）与该建议（第{item}）不一致",
         "reply.flag.replaced": "该建议已有答复；确认后将替换原答复",
         "reply.flag.missing": "未能识别：{fields}",
+        "reply.flag.ocr": "此函是扫描件，标 〔OCR〕 的字段由文字识别读出，请逐项核对",
+        "reply.ocr_mark": "  〔OCR〕",
         "reply.confirm_hint": "确认无误请点“确认”；需要更正请点“修改”。",
         "reply.edit_pick": "请选择要修改的字段：",
         "reply.edit_prompt": "请发送“{label}”的正确值（当前：{value}）。",
