@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeDefault
@@ -60,6 +61,7 @@ from handlers.replies import (
     reply_command,
     reply_item_button,
 )
+from handlers.search import search_command, search_page_button, search_sentence
 from handlers.settings import settings_button, settings_command
 from handlers.start import help_command, other_text, start_command, unknown_command
 from handlers.stats import stats_command
@@ -80,6 +82,17 @@ class NumberFilter(filters.MessageFilter):
 
     def filter(self, message: Any) -> bool:
         return bool(message.text) and looks_like_number(addressed_text(message))
+
+
+class SentenceFilter(filters.MessageFilter):
+    """Words that are no item number, with a Chinese character or a letter in them: a search in the private chat."""
+
+    def filter(self, message: Any) -> bool:
+        text = addressed_text(message) if message.text else ""
+        return bool(_WORDY.search(text)) and not looks_like_number(text)
+
+
+_WORDY = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fffA-Za-z]")
 
 
 def register_handlers(app: App) -> None:
@@ -116,6 +129,7 @@ def register_handlers(app: App) -> None:
     app.add_handler(CommandHandler("assign", assign_command, filters=NEW_MESSAGE))
     app.add_handler(CommandHandler("withdraw", withdraw_command, filters=NEW_MESSAGE))
     app.add_handler(CommandHandler("audit", audit_command, filters=NEW_MESSAGE))
+    app.add_handler(CommandHandler("search", search_command, filters=NEW_MESSAGE))
     app.add_handler(CommandHandler("import", import_command, filters=NEW_MESSAGE))
     app.add_handler(CommandHandler("export", export_command, filters=NEW_MESSAGE))
     app.add_handler(CommandHandler("stats", stats_command, filters=NEW_MESSAGE))
@@ -139,8 +153,11 @@ def register_handlers(app: App) -> None:
     app.add_handler(MessageHandler(text & filters.REPLY & filters.Regex(UNFOLLOW_WORDS), unfollow_reply))
     app.add_handler(CallbackQueryHandler(timeline_button, pattern=buttons.TIMELINE))
     app.add_handler(CallbackQueryHandler(full_reply_button, pattern=buttons.FULL_REPLY))
+    app.add_handler(CallbackQueryHandler(search_page_button, pattern=buttons.SEARCH_PAGE))
     app.add_handler(CallbackQueryHandler(buttons.expired_button))  # a press that matches no pattern above
     app.add_handler(MessageHandler(filters.COMMAND & NEW_MESSAGE & FOR_THIS_BOT, unknown_command))
+    # a sentence in the private chat is a search; in a group, only what is addressed to the bot gets here
+    app.add_handler(MessageHandler(text & filters.ChatType.PRIVATE & SentenceFilter(), search_sentence))
     app.add_handler(MessageHandler(text, other_text))
     app.add_error_handler(on_error)
 

@@ -40,6 +40,7 @@ __all__ = [
     "RATE",
     "RATE_SKIP",
     "REPLY_ITEM",
+    "SEARCH_PAGE",
     "SETTINGS",
     "TIMELINE",
     "UNFOLLOW",
@@ -71,6 +72,7 @@ FOLLOW_CHOICE: Final = rf"^fi:(item|unit|session):{_ID}$"
 UNFOLLOW: Final = rf"^uf:({_ID}|(item|unit|session):{_ID}|keyword:.{{1,60}})$"
 TIMELINE: Final = rf"^tl:{_ID}$"
 FULL_REPLY: Final = rf"^full:{_ID}$"
+SEARCH_PAGE: Final = r"^sr:\d{1,6}:\d{1,4}$"  # a search remembered in this chat (handlers.search), then a page
 
 
 def bounded_id(text: str) -> int | None:

@@ -57,6 +57,7 @@ __all__ = [
     "search",
     "term_counts",
     "text_sources",
+    "text_sources_of",
 ]
 
 #: Tables (and SQLite's FTS5 shadow tables) that the ORM models do not describe; the migration test skips them.
@@ -72,6 +73,7 @@ _PG_WEIGHTS = "'{0.25, 0.15, 0.25, 1.0}'"
 # A small boost for recent sittings: +10 % this year, +5 % last year, +2.5 % three years ago.
 RECENCY = 0.1
 _BATCH = 500
+_INDEX_STEM = re.compile(r"[^\W_]+")
 # up to this many items are segmented on the event loop (a reply, a state change): a thread hop costs more
 _INLINE = 8
 
@@ -212,6 +214,15 @@ def text_sources(connection: Connection, proposal_ids: Sequence[int] | None) -> 
             due_on=due.get(p.id),
         )
     return sources
+
+
+async def text_sources_of(session: AsyncSession, *, proposal_ids: Sequence[int]) -> dict[int, TextSource]:
+    """`text_sources` on the session's connection: what snippets are cut from (a page of hits)."""
+    if not proposal_ids:
+        return {}
+    conn = await session.connection()
+    ids = list(proposal_ids)
+    return await conn.run_sync(lambda c: text_sources(c, ids))
 
 
 def _is_sqlite(connection: Connection) -> bool:
@@ -634,12 +645,14 @@ async def known_words(session: AsyncSession, *, near: str, limit: int = 5) -> li
                 {"low": stem, "high": stem + "\U0010ffff", "near": near, "limit": limit},
             )
         else:
-            # ts_stat over only the documents holding a word with this prefix (a GIN prefix match), not all
-            prefix = "''" + stem.replace("'", "''''") + "'':*"
+            # ts_stat over only the documents holding a word with this prefix (a GIN prefix match), not all;
+            # its query is SQL text, so the stem must be letters and digits only (an index word's are)
+            if not _INDEX_STEM.fullmatch(stem):
+                continue
             rows = await conn.execute(
                 text(
                     "SELECT word FROM ts_stat('SELECT doc FROM search_docs WHERE scope = ''public'' AND doc @@ "
-                    f"{prefix}::tsquery') WHERE word LIKE :pattern AND word != :near "
+                    f"to_tsquery(''simple'', ''{stem}:*'')') WHERE word LIKE :pattern AND word != :near "
                     "ORDER BY ndoc DESC LIMIT :limit"
                 ),
                 {"pattern": stem.replace("%", "").replace("_", "") + "%", "near": near, "limit": limit},

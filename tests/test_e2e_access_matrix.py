@@ -115,6 +115,9 @@ def _commands(ids: Ids) -> list[str]:
         "/rate 010",
         "/unbind",
         "/stats",
+        "/search 中小学",
+        "/search 拟解决",
+        "中小学教育怎么样了",
         *ADMIN_COMMANDS,
         f"/status {HUGE}",
         f"/grant {HUGE}",
@@ -134,6 +137,7 @@ def _buttons(ids: Ids) -> list[str]:
         data += [f"fi:unit:{target}", f"fi:session:{target}", f"adm:g:{target}", f"adm:r:{target}"]
     data += [f"rate:{ids.reply_008}:s", f"rate:{ids.reply_008}:u", f"rsk:{ids.reply_008}"]
     data += ["rp:ok", "rp:abcdefgh:ok", "rp:abcdefgh:replace", "rp:abcdefgh:f:title", "rp:abcdefgh:cancel"]
+    data += ["sr:1:0", "sr:999999:9999", f"sr:{HUGE}:1", "sr:1:99999", "sr:١:0"]
     data += ["set:lang:xx", "set:quiet:" + "9" * 16, "zz:1", "card:1:2", "card:", ":", "tl:١٢", "card:１"]
     return data
 

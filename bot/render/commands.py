@@ -32,6 +32,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("start"),
     Command("help"),
     Command("status"),
+    Command("search"),
     Command("follow"),
     Command("unfollow"),
     Command("following"),

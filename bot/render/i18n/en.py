@@ -405,5 +405,30 @@ MESSAGES.update(
         "stats.pending": "not yet due",
         "stats.class": "class {cls}",
         "stats.unrated": "not rated",
+        "cmd.search": "Search items and replies by words, e.g. /search parking",
+        "search.usage": (
+            "<b>Search</b>: <code>/search words</code>, optionally with a unit, a sitting (term-sitting), a state "
+            "(overdue, replied, unreplied; or 逾期, 已答复, 未答复) or a year, for example:\n"
+            "<code>/search 硅巷</code>\n"
+            "<code>/search 科创企业 17-5</code>\n"
+            "<code>/search 养老 民政局</code>\n"
+            "<code>/search 停车 overdue</code>\n"
+            "<code>/search 公交 2023</code>\n"
+            "You can also just send a sentence, such as “硅巷的建议办得怎么样了”."
+        ),
+        "search.title": "🔎 “{text}”: {total} items (page {page} of {pages})",
+        "search.filters": "Filters: {filters}",
+        "search.dropped": "No item holds “{words}”; those words were left out.",
+        "search.hit": "{index}. <b>No. {number}</b> · {session} · {standing}",
+        "search.result": "{state}: {result} (class {cls})",
+        "search.open": "{number}",
+        "search.sep": ", ",
+        "search.none": "Nothing found for “{text}”.",
+        "search.count": "{word} ({count})",
+        "search.fewer": "Try fewer words: {words}",
+        "search.near": "Words close to yours: {words}",
+        "search.fewer_filters": "Or drop a filter: {filters}",
+        "search.tip": "Send /search for how to search.",
+        "search.expired": "This search has expired; search again.",
     }
 )

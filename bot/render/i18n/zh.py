@@ -403,5 +403,29 @@ MESSAGES.update(
         "stats.pending": "未到期",
         "stats.class": "{cls} 类",
         "stats.unrated": "未评价",
+        "cmd.search": "搜索建议和答复，如 /search 硅巷",
+        "search.usage": (
+            "<b>搜索</b>：<code>/search 关键词</code>，可加单位、会次（届-次）、状态（逾期、已答复、未答复）或年份，例如：\n"
+            "<code>/search 硅巷</code>\n"
+            "<code>/search 科创企业 17-5</code>\n"
+            "<code>/search 养老 民政局</code>\n"
+            "<code>/search 停车 逾期</code>\n"
+            "<code>/search 公交 2023</code>\n"
+            "也可以直接发一句话，如“硅巷的建议办得怎么样了”。"
+        ),
+        "search.title": "🔎 “{text}”：共 {total} 件（第 {page}/{pages} 页）",
+        "search.filters": "筛选：{filters}",
+        "search.dropped": "没有含“{words}”的建议，已略去这些词。",
+        "search.hit": "{index}. <b>第 {number} 号</b> · {session} · {standing}",
+        "search.result": "{state}：{result}（{cls} 类）",
+        "search.open": "{number}",
+        "search.sep": "、",
+        "search.none": "没有找到与“{text}”相关的建议或提案。",
+        "search.count": "{word}（{count} 件）",
+        "search.fewer": "试试少用几个词：{words}",
+        "search.near": "相近的词：{words}",
+        "search.fewer_filters": "也可以去掉筛选条件：{filters}",
+        "search.tip": "发送 /search 查看用法。",
+        "search.expired": "这次搜索已过期，请重新搜索。",
     }
 )
