@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeAlias
 
 from bot.sandbox.faults import (
+    BadRequest,
     ChatMigrated,
     Fault,
     FaultPlan,
@@ -466,6 +467,8 @@ class BotApiEmulator:
             return self._error(fault.status, "Internal Server Error" if fault.status == 500 else "Bad Gateway")
         if isinstance(fault, Forbidden) or (chat_id is not None and self._faults.is_blocked(chat_id)):
             return self._error(403, self._forbidden_description(chat_id))
+        if isinstance(fault, BadRequest):
+            return self._error(400, fault.description)
         new_chat_id = fault.new_chat_id if isinstance(fault, ChatMigrated) else None
         if new_chat_id is None and chat_id is not None:
             new_chat_id = self._migrated.get(chat_id)

@@ -1,7 +1,7 @@
 """Fault injection: the failures the sandbox can make a request meet, and the chats that blocked the bot.
 
-A test plans a fault with ``BotApiEmulator.inject`` (a 429, a 5xx, a lost answer, a 403, a group migrated to a
-supergroup) or blocks a chat with
+A test plans a fault with ``BotApiEmulator.inject`` (a 429, a 5xx, a lost answer, a 403, a 400, a group migrated
+to a supergroup) or blocks a chat with
 ``BotApiEmulator.block``; the emulator asks the plan before it answers each request. The plan only decides which
 request fails; the emulator writes the answer Telegram would give.
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
 __all__ = [
+    "BadRequest",
     "ChatMigrated",
     "Fault",
     "FaultPlan",
@@ -54,6 +55,13 @@ class Forbidden:
 
 
 @dataclass(frozen=True, slots=True)
+class BadRequest:
+    """Answer 400 with ``description``: Telegram refusing a call as malformed, which is the bot's own bug."""
+
+    description: str = "Bad Request: can't parse entities: unexpected end tag"
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMigrated:
     """Answer 400 with ``parameters.migrate_to_chat_id``: the group became the supergroup ``new_chat_id``.
 
@@ -64,7 +72,7 @@ class ChatMigrated:
     new_chat_id: int
 
 
-Fault: TypeAlias = RetryAfter | ServerError | Timeout | Forbidden | ChatMigrated
+Fault: TypeAlias = RetryAfter | ServerError | Timeout | Forbidden | BadRequest | ChatMigrated
 
 
 class SimulatedTimeout(Exception):
