@@ -173,10 +173,10 @@ def _webhook(settings: Settings) -> int:
     refused = _reach_telegram(settings, "webhook")
     if refused is not None:
         return refused
-    from bot.app import build_application, webhook_options
+    from bot.app import build_application, serve_webhook
 
-    app = build_application(settings, rate_limit=True)
-    app.run_webhook(**webhook_options(settings), close_loop=False, bootstrap_retries=-1)
+    app = build_application(settings, rate_limit=True, with_updater=False)
+    asyncio.run(serve_webhook(app))
     return 0
 
 

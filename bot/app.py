@@ -6,9 +6,10 @@ import asyncio
 import logging
 import os
 import re
+import signal
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeDefault
+from telegram import BotCommand, BotCommandScopeDefault, Update
 from telegram.ext import (
     ApplicationBuilder,
     CallbackContext,
@@ -30,6 +31,7 @@ from bot.telegram.addressing import ADDRESSED, FOR_THIS_BOT, NEW_MESSAGE, addres
 from bot.telegram.bot import ProposalBot
 from bot.telegram.pacing import reply_limiter
 from bot.telegram.request import JsonRequest
+from bot.telegram.webhook import Health, WebhookServer
 from bot.text import shared_tokenizer
 from config.settings import Settings
 from handlers import buttons
@@ -206,19 +208,69 @@ async def close_resources(app: App) -> None:
 
 
 WEBHOOK_PATH = "telegram"
+#: how long /healthz waits for the database before it reports it down
+HEALTH_TIMEOUT_S = 2.0
 
 
-def webhook_options(settings: Settings) -> dict[str, Any]:
-    """Where the webhook server listens and what it tells Telegram; Telegram must send the secret token."""
+async def health_of(app: App) -> Health:
+    """What ``GET /healthz`` reports: whether the database answers, and the last 2xx from the Bot API."""
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT_S):
+            await ensure_reachable(app.bot_data.engine)
+        database = "ok"
+    except Exception as exc:  # a health check reports every failure instead of raising it
+        database = f"error: {type(exc).__name__}"
+    request = app.bot.request
+    return Health(database, request.last_success if isinstance(request, JsonRequest) else None)
+
+
+async def open_webhook(app: App) -> WebhookServer:
+    """Tell Telegram where to send updates (with the secret) and start the server that feeds them to ``app``.
+
+    The application must be initialised; ``app.start()`` then processes what the server queues.
+    """
+    settings = app.bot_data.settings
     if settings.webhook_url is None or settings.webhook_secret is None:
         raise ValueError("webhook mode needs PROPOSAL_BOT_WEBHOOK_URL and PROPOSAL_BOT_WEBHOOK_SECRET")
-    return {
-        "listen": settings.webhook_listen,
-        "port": settings.webhook_port,
-        "url_path": WEBHOOK_PATH,
-        "webhook_url": f"{settings.webhook_url}/{WEBHOOK_PATH}",
-        "secret_token": settings.webhook_secret.get_secret_value(),
-    }
+    secret = settings.webhook_secret.get_secret_value()
+
+    async def health() -> Health:
+        return await health_of(app)
+
+    server = WebhookServer(bot=app.bot, update_queue=app.update_queue, secret=secret, health=health, path=WEBHOOK_PATH)
+    await server.start(settings.webhook_listen, settings.webhook_port)
+    try:
+        await app.bot.set_webhook(
+            url=f"{settings.webhook_url}/{WEBHOOK_PATH}", secret_token=secret, allowed_updates=Update.ALL_TYPES
+        )
+    except BaseException:
+        await server.stop()
+        raise
+    return server
+
+
+async def serve_webhook(app: App) -> None:
+    """``proposal-bot webhook``: open everything, serve until SIGINT or SIGTERM, then close in reverse order."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await app.initialize()
+    server: WebhookServer | None = None
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        server = await open_webhook(app)
+        await app.start()
+        await stop.wait()
+    finally:
+        if server is not None:
+            await server.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
 
 
 def build_application(
@@ -239,7 +291,8 @@ def build_application(
     base_url: str = kwargs.pop("base_url", None) or f"{base}/bot"
     base_file_url: str = kwargs.pop("base_file_url", None) or f"{base}/file/bot"
     # JSON bodies, not PTB's url-encoded forms (bot/telegram/request.py); the pool sizes are PTB's defaults
-    request: BaseRequest = kwargs.pop("request", None) or JsonRequest(connection_pool_size=256)
+    wall: Clock = clock or SystemClock()
+    request: BaseRequest = kwargs.pop("request", None) or JsonRequest(connection_pool_size=256, now=wall.now)
     get_updates_request: BaseRequest = kwargs.pop("get_updates_request", None) or JsonRequest()
     # the same ExtBot the builder would make, as a ProposalBot (bot/telegram/bot.py)
     bot = ProposalBot(
@@ -262,7 +315,7 @@ def build_application(
         def __init__(self) -> None:
             super().__init__(
                 settings=settings,
-                clock=clock or SystemClock(),
+                clock=wall,
                 engine=engine,
                 sessionmaker=create_sessionmaker(engine),
                 cards=card_reader(engine),

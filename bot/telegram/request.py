@@ -4,11 +4,17 @@ PTB's ``HTTPXRequest`` posts every call as a form, JSON-encoding each non-string
 percent-encoding the lot. For Chinese text that triples the body (every character becomes nine bytes) and
 costs more CPU than the rest of the request; Telegram takes ``application/json`` bodies for every method, so
 calls without files go as one compact JSON object instead. Uploads still go as PTB's multipart forms.
+
+It also remembers when the Bot API last answered a call with a 2xx (``last_success``), which ``/healthz`` of the
+webhook server reports.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from telegram._utils.defaultvalue import DefaultValue  # PTB's own marker for "not given"; pinned to 22.x
@@ -21,10 +27,37 @@ __all__ = ["JsonRequest"]
 _JSON_HEADERS = {"User-Agent": HTTPXRequest.USER_AGENT, "Content-Type": "application/json"}
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class JsonRequest(HTTPXRequest):
-    """PTB's HTTPX request, sending calls without files as JSON bodies."""
+    """PTB's HTTPX request, sending calls without files as JSON bodies; ``now`` times ``last_success``."""
+
+    def __init__(self, *args: Any, now: Callable[[], datetime] = _utc_now, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._now = now
+        #: when the Bot API last answered a call with a 2xx, or None before the first one
+        self.last_success: datetime | None = None
 
     async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        code, payload = await self._send(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
+        if 200 <= code < 300:
+            self.last_success = self._now()
+        return code, payload
+
+    async def _send(
         self,
         url: str,
         method: str,
