@@ -48,7 +48,9 @@ def _recall(context: Context, query_id: int) -> str | None:
     return queries.get(query_id)
 
 
-async def _page(update: Update, context: Context, text: str, *, query_id: int, page: int) -> Rendered:
+async def _page(
+    update: Update, context: Context, text: str, *, query_id: int, page: int, sentence: bool = False
+) -> Rendered:
     deps = context.bot_data
     lang = lang_of(update, context)
     tokenizer = await deps.tokenizer_loaded()
@@ -59,16 +61,16 @@ async def _page(update: Update, context: Context, text: str, *, query_id: int, p
         if not query.words:
             return render_search_usage(lang)
         found = await search_page(session, viewer=viewer, query=query, page=page, today=today)
-    return render_search(found, query_id=query_id, viewer=viewer, lang=lang)
+    return render_search(found, query_id=query_id, viewer=viewer, lang=lang, sentence=sentence)
 
 
-async def answer_search(update: Update, context: Context, text: str) -> None:
+async def answer_search(update: Update, context: Context, text: str, *, sentence: bool = False) -> None:
     """The first page of a search for `text`; usage help when it holds no word to search for."""
     if not text.strip():
         await send(update, render_search_usage(lang_of(update, context)))
         return
     query_id = _remember(context, text)
-    await send(update, await _page(update, context, text, query_id=query_id, page=0))
+    await send(update, await _page(update, context, text, query_id=query_id, page=0, sentence=sentence))
 
 
 async def search_command(update: Update, context: Context) -> None:
@@ -85,7 +87,7 @@ async def search_sentence(update: Update, context: Context) -> None:
     """A sentence in the private chat that is no number and no command: a search."""
     message = update.effective_message
     if message is not None and message.text:
-        await answer_search(update, context, addressed_text(message))
+        await answer_search(update, context, addressed_text(message), sentence=True)
 
 
 async def search_page_button(update: Update, context: Context) -> None:

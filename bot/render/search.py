@@ -60,8 +60,12 @@ def _quoted(words: tuple[str, ...], lang: str) -> str:
     return t(lang, "search.sep").join(esc(w) for w in words)
 
 
-def render_search(result: SearchPage, *, query_id: int, viewer: Viewer, lang: str) -> Rendered:
-    """The page, with a button per hit that opens its card and ‹ › buttons for the other pages."""
+def render_search(result: SearchPage, *, query_id: int, viewer: Viewer, lang: str, sentence: bool = False) -> Rendered:
+    """The page, with a button per hit that opens its card and ‹ › buttons for the other pages.
+
+    A `sentence` (words sent without /search) that finds nothing may have been no search at all (a greeting),
+    so its tip also says how to look an item up by number.
+    """
     text = esc(result.text)
     if not result.hits:
         lines = [t(lang, "search.none", text=text)]
@@ -72,7 +76,7 @@ def render_search(result: SearchPage, *, query_id: int, viewer: Viewer, lang: st
             lines.append(t(lang, "search.near", words=_quoted(result.near, lang)))
         if result.filters:
             lines.append(t(lang, "search.fewer_filters", filters=_quoted(result.filters, lang)))
-        lines.append(t(lang, "search.tip"))
+        lines.append(t(lang, "search.sentence_tip" if sentence else "search.tip"))
         return Rendered("\n".join(lines))
     lines = [t(lang, "search.title", text=text, total=result.total, page=result.page + 1, pages=result.pages)]
     if result.filters:

@@ -429,6 +429,7 @@ MESSAGES.update(
         "search.near": "Words close to yours: {words}",
         "search.fewer_filters": "Or drop a filter: {filters}",
         "search.tip": "Send /search for how to search.",
+        "search.sentence_tip": "Send an item number (such as 018) to see where it stands, or /search for how to search.",
         "search.expired": "This search has expired; search again.",
     }
 )

@@ -426,6 +426,7 @@ MESSAGES.update(
         "search.near": "相近的词：{words}",
         "search.fewer_filters": "也可以去掉筛选条件：{filters}",
         "search.tip": "发送 /search 查看用法。",
+        "search.sentence_tip": "请发送编号（如 018）查询办理进度，或发送 /search 查看搜索用法。",
         "search.expired": "这次搜索已过期，请重新搜索。",
     }
 )
