@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import bench.__main__ as runner
-from bench import seeding, startup, status
+from bench import search, seeding, startup, status
 from storage.cards import build_card, card_reader
 from storage.engine import create_sessionmaker
 from storage.models import Event, Proposal, Reply, StatusCard
@@ -107,3 +107,11 @@ def test_import_bench_small_sheet_reports_every_figure() -> None:
     assert (result["rows"], result["created"], result["unchanged_on_reimport"]) == (30, 30, 30)
     for key in ("seconds", "read_seconds", "store_seconds", "reimport_seconds"):
         assert isinstance(result[key], float)
+
+
+def test_search_bench_small_database_reports_every_figure(tmp_path: Path) -> None:
+    argv = ["--items", "300", "--queries", "20", "--rounds", "1", "--warmup", "2", "--like-queries", "10"]
+    result = search.main([*argv, "--cache-dir", str(tmp_path)])
+    _numbers(result, ("p95_ms", "speedup_vs_like", "items", "p50_ms", "like_p50_ms", "found_share", "total_agreement"))
+    assert (result["items"], result["queries"], result["like_queries"]) == (300, 20, 10)
+    assert result["found_share"] > 0.5  # the queries are drawn from the corpus: most find something

@@ -141,3 +141,36 @@ async def test_reindex_command_rebuilds_a_damaged_index(
     assert "3 documents; index and data agree" in capsys.readouterr().out
     await _agree(async_sessionmaker(engine, expire_on_commit=False))
     await engine.dispose()
+
+
+async def test_sqlite_pages_equal_boosting_every_match(tmp_path: object) -> None:
+    """SQLite boosts only the matches that can still reach the page; every page is what boosting all gives."""
+    from bench import seeding
+    from storage.engine import create_sessionmaker
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/boost.db")
+    try:
+        await seeding.load(engine, 300, seed=5)
+        sessionmaker = create_sessionmaker(engine)
+        async with sessionmaker() as s:
+            conn = await s.connection()
+            for word in ("社区", "建议", "居民", "服务"):
+                wanted = [
+                    row[0]
+                    for row in await conn.execute(
+                        text(
+                            "SELECT rowid FROM search_public WHERE search_public MATCH :q ORDER BY "
+                            "bm25(search_public, 4.0, 1.0, 0.5, 1.0) * (1.0 + 0.1 / (1 + MAX(0, :y - year))), rowid"
+                        ),
+                        {"q": f'"{word}"', "y": TODAY.year},
+                    )
+                ]
+                assert len(wanted) > 15, word
+                got: list[int] = []
+                for offset in range(0, 15, 5):
+                    found = await search(s, tokens=[word], reach=NO_REACH, today=TODAY, limit=5, offset=offset)
+                    assert found.total == len(wanted)
+                    got += [h.proposal_id for h in found.hits]
+                assert got == wanted[:15], word
+    finally:
+        await engine.dispose()
