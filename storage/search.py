@@ -47,6 +47,7 @@ __all__ = [
     "Reach",
     "Results",
     "TextSource",
+    "count_matches",
     "expected_snapshot",
     "index_items",
     "index_snapshot",
@@ -543,11 +544,38 @@ async def search(
     Public documents for everyone; for items in `reach`, their full documents instead. `tokens` come from
     `index_tokens`; anything else in them is quoted, never read as query syntax.
     """
+    rows = await _run(session, tokens=tokens, reach=reach, filters=filters, today=today, page=(limit, offset))
+    hits = [Hit(int(r[0]), float(r[1]), bool(r[2])) for r in rows]
+    total = int(rows[0][3]) if rows else 0
+    if not rows and offset:
+        total = await count_matches(session, tokens=tokens, reach=reach, filters=filters, today=today)
+    return Results(hits, total)
+
+
+async def count_matches(
+    session: AsyncSession, *, tokens: Sequence[str], reach: Reach, filters: Filters = NO_FILTERS, today: date
+) -> int:
+    """How many items `search` finds for these tokens, without ranking them (a common word's count is cheap)."""
+    rows = await _run(session, tokens=tokens, reach=reach, filters=filters, today=today, page=None)
+    return int(rows[0][0]) if rows else 0
+
+
+async def _run(
+    session: AsyncSession,
+    *,
+    tokens: Sequence[str],
+    reach: Reach,
+    filters: Filters,
+    today: date,
+    page: tuple[int, int] | None,
+) -> Sequence[Any]:
+    """The rows of one index query: a ranked page (limit, offset), or with `page` None the count alone."""
     words = [t for t in dict.fromkeys(index_tokens(tokens)) if t]
     if not words:
-        return Results()
+        return []
     conn = await session.connection()
     sqlite = conn.dialect.name == "sqlite"
+    limit, offset = page or (1, 0)
     params: dict[str, Any] = {
         "q": _quoted(words, sqlite=sqlite),
         "year_now": today.year,
@@ -556,22 +584,16 @@ async def search(
         "offset": offset,
     }
     ids = sorted(reach.ids)
-    sql = _sqlite_query(filters, params, reach) if sqlite else _pg_query(filters, params, reach)
+    counting = page is None
+    if sqlite:
+        sql = _sqlite_query(filters, params, reach, counting=counting)
+    else:
+        sql = _pg_query(filters, params, reach, counting=counting)
     statement = text(sql)
     if ids and not reach.every:
         statement = statement.bindparams(bindparam("reach", expanding=True))
         params["reach"] = ids
-    rows = (await conn.execute(statement, params)).all()
-    hits = [Hit(int(r[0]), float(r[1]), bool(r[2])) for r in rows]
-    total = int(rows[0][3]) if rows else 0
-    if not rows and offset:
-        total = await _count(session, tokens=words, reach=reach, filters=filters, today=today)
-    return Results(hits, total)
-
-
-async def _count(session: AsyncSession, *, tokens: Sequence[str], reach: Reach, filters: Filters, today: date) -> int:
-    first = await search(session, tokens=tokens, reach=reach, filters=filters, today=today, limit=1, offset=0)
-    return first.total
+    return (await conn.execute(statement, params)).all()
 
 
 def _boost(*, sqlite: bool) -> str:
@@ -579,7 +601,7 @@ def _boost(*, sqlite: bool) -> str:
     return f"(1.0 + {RECENCY} / (1 + {greatest}(0, :year_now - year)))"
 
 
-def _sqlite_query(filters: Filters, params: dict[str, Any], reach: Reach) -> str:
+def _sqlite_query(filters: Filters, params: dict[str, Any], reach: Reach, *, counting: bool = False) -> str:
     """BM25 over every match, then the recency boost on the few that can still reach the page.
 
     Reading a column of an FTS5 row (the year the boost needs) loads the whole stored row, which costs several
@@ -605,6 +627,8 @@ def _sqlite_query(filters: Filters, params: dict[str, Any], reach: Reach) -> str
             + " AND ".join(clauses)
         )
     union = " UNION ALL ".join(parts)
+    if counting:
+        return f"SELECT count(*) FROM ({union})"
     params["cut"] = max(0, int(params["limit"]) + int(params["offset"]) - 1)
     year = (
         "(CASE WHEN m.full THEN (SELECT year FROM search_full WHERE rowid = m.id) "
@@ -620,7 +644,7 @@ def _sqlite_query(filters: Filters, params: dict[str, Any], reach: Reach) -> str
     )
 
 
-def _pg_query(filters: Filters, params: dict[str, Any], reach: Reach) -> str:
+def _pg_query(filters: Filters, params: dict[str, Any], reach: Reach, *, counting: bool = False) -> str:
     clauses = ["doc @@ CAST(:q AS tsquery)", *_filter_sql(filters, params, id_column="proposal_id", sqlite=False)]
     if reach.nothing:
         clauses.append("scope = 'public'")
@@ -632,6 +656,8 @@ def _pg_query(filters: Filters, params: dict[str, Any], reach: Reach) -> str:
             "OR (scope = 'full' AND proposal_id IN :reach))"
         )
     where = " AND ".join(clauses)
+    if counting:
+        return f"SELECT count(*) FROM search_docs WHERE {where}"
     score = f"ts_rank_cd({_PG_WEIGHTS}, doc, CAST(:q AS tsquery)) * {_boost(sqlite=False)}"
     return (
         f"SELECT proposal_id, {score} AS score, scope = 'full', count(*) OVER () FROM search_docs "
@@ -643,8 +669,7 @@ async def term_counts(session: AsyncSession, *, tokens: Sequence[str]) -> dict[s
     """How many public documents hold each token (for "try fewer words")."""
     counts: dict[str, int] = {}
     for token in dict.fromkeys(index_tokens(tokens)):
-        found = await search(session, tokens=[token], reach=NO_REACH, today=date(2000, 1, 1), limit=1)
-        counts[token] = found.total
+        counts[token] = await count_matches(session, tokens=[token], reach=NO_REACH, today=date(2000, 1, 1))
     return counts
 
 

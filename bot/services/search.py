@@ -28,7 +28,7 @@ from bot.text import Tokenizer, index_words_of
 from storage.cards import build_cards
 from storage.listings import list_cards
 from storage.proposals import list_units_matching
-from storage.search import NO_FILTERS, NO_REACH, Filters, Reach, known_words, search, text_sources_of
+from storage.search import NO_FILTERS, NO_REACH, Filters, Reach, count_matches, known_words, search, text_sources_of
 
 __all__ = ["PAGE_SIZE", "Query", "parse_query", "reach_of", "search_page"]
 
@@ -147,7 +147,7 @@ async def reach_of(session: AsyncSession, viewer: Viewer) -> Reach:
 
 
 async def _count(session: AsyncSession, words: list[str], reach: Reach, filters: Filters, today: date) -> int:
-    return (await search(session, tokens=words, reach=reach, filters=filters, today=today, limit=1)).total
+    return await count_matches(session, tokens=words, reach=reach, filters=filters, today=today)
 
 
 async def search_page(
