@@ -74,6 +74,8 @@ _PG_WEIGHTS = "'{0.25, 0.15, 0.25, 1.0}'"
 # A small boost for recent sittings: +10 % this year, +5 % last year, +2.5 % three years ago.
 RECENCY = 0.1
 _BATCH = 500
+#: documents ts_stat reads for the closest known words on PostgreSQL (their words' counts rank them)
+_NEAR_SAMPLE = 2000
 _INDEX_STEM = re.compile(r"[^\W_]+")
 # up to this many items are segmented on the event loop (a reply, a state change): a thread hop costs more
 _INLINE = 8
@@ -690,15 +692,16 @@ async def known_words(session: AsyncSession, *, near: str, limit: int = 5) -> li
                 {"low": stem, "high": stem + "\U0010ffff", "near": near, "limit": limit},
             )
         else:
-            # ts_stat over only the documents holding a word with this prefix (a GIN prefix match), not all;
+            # ts_stat over only the documents holding a word with this prefix (a GIN prefix match), not all, and
+            # at most _NEAR_SAMPLE of them: a one-letter stem is in most documents, and reading them all took seconds
             # its query is SQL text, so the stem must be letters and digits only (an index word's are)
             if not _INDEX_STEM.fullmatch(stem):
                 continue
             rows = await conn.execute(
                 text(
                     "SELECT word FROM ts_stat('SELECT doc FROM search_docs WHERE scope = ''public'' AND doc @@ "
-                    f"to_tsquery(''simple'', ''{stem}:*'')') WHERE word LIKE :pattern AND word != :near "
-                    "ORDER BY ndoc DESC LIMIT :limit"
+                    f"to_tsquery(''simple'', ''{stem}:*'') LIMIT {_NEAR_SAMPLE}') "
+                    "WHERE word LIKE :pattern AND word != :near ORDER BY ndoc DESC LIMIT :limit"
                 ),
                 {"pattern": stem.replace("%", "").replace("_", "") + "%", "near": near, "limit": limit},
             )
