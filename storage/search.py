@@ -617,7 +617,9 @@ def _sqlite_query(filters: Filters, params: dict[str, Any], reach: Reach, *, cou
         if full and reach.nothing:
             continue
         table = _table(full)
-        clauses = [f"{table} MATCH :q", *_filter_sql(filters, params, id_column=f"{table}.rowid", sqlite=True)]
+        # `+rowid`: a unit filter's item set is checked against the matches, never handed to FTS5 as rowids to
+        # look up one by one (that read thousands of whole rows: 130 ms for 区财政局 instead of 4 ms)
+        clauses = [f"{table} MATCH :q", *_filter_sql(filters, params, id_column=f"+{table}.rowid", sqlite=True)]
         if not full and reach.every:
             clauses.append("has_full = 0")
         elif not full and not reach.nothing:
